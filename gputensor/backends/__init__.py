@@ -1,0 +1,44 @@
+"""Backends: one per device type, created lazily on first use."""
+from __future__ import annotations
+
+from .base import Backend, KernelTable
+
+_backends: dict[str, Backend] = {}
+_seed: list = [None]  # the last manual_seed, applied to backends created later
+
+
+def get_backend(device_type: str) -> Backend:
+    """The backend for ``"cpu"`` or ``"cuda"`` (created once; raises if cuda is unavailable)."""
+    b = _backends.get(device_type)
+    if b is None:
+        if device_type == "cpu":
+            from .cpu import CPUBackend
+            b = CPUBackend()
+        elif device_type == "cuda":
+            from .cuda import CUDABackend
+            b = CUDABackend()
+        else:
+            raise ValueError(f"unknown device type {device_type!r}")
+        if _seed[0] is not None:
+            b.manual_seed(_seed[0])
+        _backends[device_type] = b
+    return b
+
+
+def seed_all(seed: int) -> None:
+    """Seed every backend's generator, now and when created later."""
+    _seed[0] = int(seed)
+    for b in _backends.values():
+        b.manual_seed(int(seed))
+
+
+def cuda_available() -> bool:
+    """True on a GPU with CuPy, or under the Numba CUDA simulator. Never raises."""
+    if "cuda" in _backends:
+        return True
+    from .cuda import _probe_cupy, simulator_enabled
+    return simulator_enabled() or _probe_cupy() is not None
+
+
+def initialized() -> list[Backend]:
+    return list(_backends.values())

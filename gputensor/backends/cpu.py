@@ -1,0 +1,25 @@
+"""The cpu backend: NumPy arrays, BLAS matmul, im2col/strided-view kernels from ``kernels``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend, KernelTable
+
+CPU_KERNELS = {
+    "matmul": "numpy:matmul",
+}
+
+
+class CPUBackend(Backend):
+    name = "cpu"
+    xp = np
+
+    def __init__(self):
+        super().__init__()
+        self.kernels = KernelTable(CPU_KERNELS)
+
+    def from_numpy(self, a):
+        return np.array(a, copy=True)
+
+    def to_numpy(self, a):
+        return a

@@ -1,0 +1,3 @@
+"""Ops: autograd ``Function``s written once against the backend interface, plus their public
+functions (each also a ``Tensor`` method). Every module lists its public names in ``__all__``."""
+from . import convert, creation, elementwise, linalg, reduce, shape  # noqa: F401

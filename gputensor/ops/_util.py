@@ -1,0 +1,71 @@
+"""Helpers shared by op definitions: operand coercion, broadcasting, dims."""
+from __future__ import annotations
+
+from .. import _dtype as dt
+from ..tensor import Tensor, _wrap_dim
+
+
+def data(x):
+    """The backend array of a tensor, or a scalar left as is."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def wrap(array, like: Tensor) -> Tensor:
+    """A new tensor holding ``array`` on ``like``'s device."""
+    return Tensor._make(array, like._device)
+
+
+def first_tensor(*args) -> Tensor:
+    for a in args:
+        if isinstance(a, Tensor):
+            return a
+    raise TypeError("expected at least one Tensor argument")
+
+
+def operand(x, rt: dt.dtype, like: Tensor):
+    """Bring an operand to dtype ``rt``: tensors are cast (differentiably), scalars become
+    NumPy scalars of that dtype (so no backend re-promotes them)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == rt.np else x.to(rt)
+    if isinstance(x, (int, float, bool)) or hasattr(x, "dtype"):
+        return rt.np.type(x)
+    raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")
+
+
+def promote(a, b, floating: bool = False):
+    """Coerce a binary op's operands to their torch result type (floating: int -> default float)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        if not floating or a._data.dtype.kind == "f":
+            return a, b
+    rt = dt.result_type(a, b)
+    if floating and not rt.is_floating_point:
+        rt = dt.get_default_dtype()
+    like = first_tensor(a, b)
+    return operand(a, rt, like), operand(b, rt, like)
+
+
+def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
+    """Sum ``grad`` down to ``shape`` (undoing broadcasting); differentiable."""
+    gshape = grad._data.shape
+    if gshape == tuple(shape):
+        return grad
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                       if s == 1 and gshape[i + lead] != 1)
+    out = grad.sum(dim=dims, keepdim=True) if dims else grad
+    return out.reshape(tuple(shape))
+
+
+def norm_dims(dim, ndim: int) -> tuple:
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return tuple(range(ndim))
+        return tuple(sorted({_wrap_dim(d, ndim) for d in dim}))
+    return (_wrap_dim(dim, ndim),)
+
+
+__all__ = ["data", "wrap", "operand", "promote", "unbroadcast", "norm_dims", "first_tensor",
+           "Tensor", "_wrap_dim"]

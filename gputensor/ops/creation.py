@@ -1,0 +1,301 @@
+"""Tensor creation: from data, filled, ranges and random (``device=`` on every one)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._device import canonical
+from ..backends import get_backend, seed_all
+from ..tensor import Tensor
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = tuple(int(s) for s in size)
+    if any(s < 0 for s in out):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(out)}")
+    return out
+
+
+def _finish(arr, device, requires_grad: bool) -> Tensor:
+    t = Tensor._make(arr, device)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _infer_dtype(arr: np.ndarray, data) -> dt.dtype:
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        return dt.from_numpy_dtype(arr.dtype)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return dt.get_default_dtype()
+    if kind in "iu":
+        return dt.int64
+    if kind == "b":
+        return dt.bool_
+    raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__} data "
+                    f"(numpy dtype {arr.dtype})")
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (nested lists, scalars, NumPy arrays or tensors)."""
+    if isinstance(data, Tensor):
+        out = data.detach().to(device=device or data.device, dtype=dtype, copy=True)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
+        data = _tensors_to_lists(data)
+    arr = np.asarray(data)
+    d = dt.to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
+    arr = np.array(arr, dtype=d.np, copy=True)
+    dev = canonical(device)
+    if dev.type != "cpu":
+        arr = get_backend(dev.type).from_numpy(arr)
+    return _finish(arr, dev, requires_grad)
+
+
+def _flat_first(seq):
+    while isinstance(seq, (list, tuple)) and seq:
+        yield seq[0]
+        seq = seq[0]
+
+
+def _tensors_to_lists(x):
+    if isinstance(x, Tensor):
+        return x.tolist()
+    if isinstance(x, (list, tuple)):
+        return [_tensors_to_lists(v) for v in x]
+    return x
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory when ``data`` is already a fitting array or tensor."""
+    if isinstance(data, Tensor):
+        return data.to(device=device or data.device, dtype=dtype)
+    dev = canonical(device)
+    if isinstance(data, np.ndarray) and dev.type == "cpu" and (
+            dtype is None or dt.to_dtype(dtype).np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A cpu tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dt.from_numpy_dtype(ndarray.dtype)
+    return Tensor._make(ndarray, canonical("cpu"))
+
+
+def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
+    dev = canonical(device)
+    d = dt.to_dtype(dtype) if dtype is not None else (default or dt.get_default_dtype())
+    xp = get_backend(dev.type).xp
+    return _finish(xp.full(_size(size), fill, dtype=d.np), dev, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, **_ignored) -> Tensor:
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        default = (dt.bool_, dt.int64, dt.get_default_dtype())[dt.scalar_category(fill_value)]
+    else:
+        default = None
+    return _filled(fill_value, (size,) if isinstance(size, (tuple, list)) else (size,), dtype,
+                   device, requires_grad, default)
+
+
+def _like(fn, input: Tensor, dtype, device, requires_grad, *args):
+    return fn(*args, input.shape, dtype=dtype or input.dtype,
+              device=device if device is not None else input.device,
+              requires_grad=requires_grad)
+
+
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               **_ignored) -> Tensor:
+    return _like(zeros, input, dtype, device, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+              **_ignored) -> Tensor:
+    return _like(ones, input, dtype, device, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               **_ignored) -> Tensor:
+    return _like(empty, input, dtype, device, requires_grad)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
+              requires_grad: bool = False, **_ignored) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype,
+                device=device if device is not None else input.device,
+                requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    dev = canonical(device)
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    return _finish(get_backend(dev.type).xp.eye(n, m, dtype=d.np), dev, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        isint = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals)
+        d = dt.int64 if isint else dt.get_default_dtype()
+    else:
+        d = dt.to_dtype(dtype)
+    dev = canonical(device)
+    arr = np.arange(*vals, dtype=np.float64 if d.is_floating_point else np.int64).astype(d.np)
+    if dev.type != "cpu":
+        arr = get_backend(dev.type).from_numpy(arr)
+    return _finish(arr, dev, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    dev = canonical(device)
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    arr = np.linspace(float(start), float(end), int(steps)).astype(d.np)
+    if dev.type != "cpu":
+        arr = get_backend(dev.type).from_numpy(arr)
+    return _finish(arr, dev, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    lin = linspace(start, end, steps, dtype=dt.float64)
+    return tensor(base ** lin.numpy(), dtype=dtype or dt.get_default_dtype(), device=device,
+                  requires_grad=requires_grad)
+
+
+# -- random ---------------------------------------------------------------------------------------
+
+def _float_dtype(dtype) -> dt.dtype:
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"expected a floating point dtype for random floats, got {d}")
+    return d
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dev, d = canonical(device), _float_dtype(dtype)
+    arr = get_backend(dev.type).uniform(0.0, 1.0, _size(size), d.np)
+    return _finish(arr, dev, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dev, d = canonical(device), _float_dtype(dtype)
+    arr = get_backend(dev.type).normal(0.0, 1.0, _size(size), d.np)
+    return _finish(arr, dev, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    dev = canonical(device)
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    arr = get_backend(dev.type).integers(low, high, _size((size,)), d.np)
+    return _finish(arr, dev, requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    dev = canonical(device)
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    return _finish(get_backend(dev.type).permutation(int(n), d.np), dev, requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(rand, input, dtype, device, requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(randn, input, dtype, device, requires_grad)
+
+
+def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
+                   device=device if device is not None else input.device)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """``normal(mean, std)`` with tensor or float mean/std, or ``normal(m, s, size)``."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(getattr(mean, "shape", ())),
+                                    tuple(getattr(std, "shape", ())))
+        z = randn(shape, dtype=ref.dtype, device=ref.device)
+        return (z * std + mean).detach()
+    if size is None:
+        raise TypeError("normal(float mean, float std) needs a size")
+    dev, d = canonical(device), _float_dtype(dtype)
+    arr = get_backend(dev.type).normal(float(mean), float(std), _size((size,)), d.np)
+    return _finish(arr, dev, requires_grad)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    probs = input if p is None else full_like(input, p)
+    u = rand_like(probs, dtype=probs.dtype if probs.dtype.is_floating_point else None)
+    return (u < probs).to(input.dtype)
+
+
+def manual_seed(seed: int):
+    """Seed every device's generator (cpu, and cuda once it is in use or available)."""
+    seed_all(int(seed))
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % (2 ** 63))
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return get_backend("cpu").initial_seed()
+
+
+def get_rng_state():
+    return get_backend("cpu").get_rng_state()
+
+
+def set_rng_state(state) -> None:
+    get_backend("cpu").set_rng_state(state)
+
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
+           "zeros_like", "ones_like", "empty_like", "full_like", "eye", "arange", "linspace",
+           "logspace", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
+           "randint_like", "normal", "bernoulli", "manual_seed", "seed", "initial_seed",
+           "get_rng_state", "set_rng_state"]
