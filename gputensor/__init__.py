@@ -15,7 +15,15 @@ from .ops.elementwise import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.pointwise import *  # noqa: F401,F403
+from .ops.index import *  # noqa: F401,F403
+from .ops.inplace import *  # noqa: F401,F403
+from .ops.activation import *  # noqa: F401,F403
+from .ops.conv import *  # noqa: F401,F403
+from .ops.pool import *  # noqa: F401,F403
 from . import cuda
+from . import nn, optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16

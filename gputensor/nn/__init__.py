@@ -1,0 +1,1 @@
+"""Neural-network layers with PyTorch names, parameter layouts and defaults."""

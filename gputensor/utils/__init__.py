@@ -1,0 +1,2 @@
+"""Utilities: ``gputensor.utils.data``."""
+from . import data  # noqa: F401
