@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..ops.activation import *  # noqa: F401,F403
+from ..ops.attention import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403

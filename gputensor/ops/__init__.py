@@ -2,3 +2,4 @@
 functions (each also a ``Tensor`` method). Every module lists its public names in ``__all__``."""
 from . import (activation, conv, convert, creation, elementwise, index, inplace, linalg,  # noqa: F401
                loss, pointwise, pool, reduce, shape)
+from . import attention  # noqa: F401,E402

@@ -1,0 +1,1 @@
+"""nn.init: in-place initializers matching torch's."""

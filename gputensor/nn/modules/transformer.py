@@ -1,0 +1,4 @@
+"""MultiheadAttention, TransformerEncoderLayer, TransformerEncoder."""
+from __future__ import annotations
+
+__all__: list[str] = []

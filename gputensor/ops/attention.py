@@ -1,0 +1,4 @@
+"""Scaled dot-product attention."""
+from __future__ import annotations
+
+__all__: list[str] = []
