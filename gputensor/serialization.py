@@ -1,10 +1,202 @@
-"""``save``/``load``: checkpoints without pickle (filled in by the training-stack work)."""
+"""``save``/``load``: checkpoints as NumPy ``.npz`` archives, never pickle.
+
+Every tensor (and NumPy array) becomes one array entry; the object structure (dicts,
+OrderedDicts, lists, tuples, numbers, strings, bools, None) is a JSON manifest stored as a uint8
+entry. Loading uses ``allow_pickle=False`` and only rebuilds the whitelisted types, so a crafted
+file cannot run code. Saving to a path writes a temp file in the same directory, fsyncs it and
+renames it over the target, so an interrupted save leaves the previous checkpoint intact.
+"""
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import zipfile
+from collections import Counter, OrderedDict
+from typing import Any, Callable
 
-def save(obj, f) -> None:
-    raise NotImplementedError("gputensor.save is not implemented yet")
+import numpy as np
+
+from . import _dtype as dt
+from ._device import canonical, device as Device
+from .backends import cuda_available, get_backend
+from .tensor import Tensor
+
+_FORMAT = "gputensor-checkpoint"
+_VERSION = 1
+_MANIFEST = "__manifest__"
+_CONTAINERS = {"list": list, "tuple": tuple}
+_MAPPINGS = {"dict": dict, "odict": OrderedDict, "counter": Counter}
 
 
-def load(f, map_location=None, weights_only: bool = True):
-    raise NotImplementedError("gputensor.load is not implemented yet")
+class _Encoder:
+    """Walks an object, turning it into JSON and collecting its arrays (shared tensors once)."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self._keys: dict[int, str] = {}
+
+    def encode(self, obj, path: str = "obj"):
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        if isinstance(obj, Tensor):
+            return {"t": "tensor", "key": self._array(obj, obj._backend.to_numpy(obj._data)),
+                    "dtype": obj.dtype.name, "device": str(obj.device),
+                    "requires_grad": obj.requires_grad}
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind not in "biuf":
+                raise TypeError(f"gputensor.save: {path} is a NumPy array of dtype {obj.dtype}; "
+                                "only bool, integer and float arrays can be saved")
+            return {"t": "ndarray", "key": self._array(obj, obj)}
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, dt.dtype):
+            return {"t": "dtype", "v": obj.name}
+        if isinstance(obj, Device):
+            return {"t": "device", "v": str(obj)}
+        if isinstance(obj, dict):
+            tag = ("counter" if isinstance(obj, Counter) else
+                   "odict" if isinstance(obj, OrderedDict) else "dict")
+            return {"t": tag, "items": [[self.encode(k, f"{path} key"),
+                                         self.encode(v, f"{path}[{k!r}]")]
+                                        for k, v in obj.items()]}
+        if isinstance(obj, (list, tuple)):
+            return {"t": "tuple" if isinstance(obj, tuple) else "list",
+                    "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
+        raise TypeError(f"gputensor.save: cannot save {path} of type {type(obj).__name__}; "
+                        "supported: tensors, NumPy arrays, dicts, lists, tuples, numbers, "
+                        "strings, bools and None")
+
+    def _array(self, owner, array: np.ndarray) -> str:
+        key = self._keys.get(id(owner))
+        if key is None:
+            key = self._keys[id(owner)] = f"a{len(self._keys)}"
+            self.arrays[key] = array
+        return key
+
+
+def _write_npz(fileobj, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(fileobj, **arrays)
+
+
+def save(obj: Any, f, _use_new_zipfile_serialization: bool = True, pickle_module=None,
+         pickle_protocol: int = 2) -> None:
+    """Write ``obj`` to a path (atomically) or to a writable binary file object."""
+    enc = _Encoder()
+    manifest = {"format": _FORMAT, "version": _VERSION, "root": enc.encode(obj)}
+    arrays = dict(enc.arrays)
+    arrays[_MANIFEST] = np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8)
+    if not isinstance(f, (str, os.PathLike)):
+        _write_npz(f, arrays)
+        return
+    path = os.fspath(f)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write_npz(fh, arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class _Decoder:
+    def __init__(self, archive, place: Callable[[Tensor, str], Tensor]):
+        self._archive, self._place = archive, place
+        self._tensors: dict[str, Tensor] = {}
+
+    def decode(self, node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict) or "t" not in node:
+            raise ValueError(f"unexpected manifest entry {node!r:.80}")
+        tag = node["t"]
+        if tag == "tensor":
+            return self._tensor(node)
+        if tag == "ndarray":
+            return self._archive[node["key"]]
+        if tag == "dtype":
+            return dt.to_dtype(node["v"])
+        if tag == "device":
+            return Device(node["v"])
+        if tag in _MAPPINGS:
+            return _MAPPINGS[tag]({_hashable(self.decode(k)): self.decode(v)
+                                   for k, v in node["items"]})
+        if tag in _CONTAINERS:
+            return _CONTAINERS[tag](self.decode(v) for v in node["items"])
+        raise ValueError(f"unknown manifest tag {tag!r}")
+
+    def _tensor(self, node) -> Tensor:
+        key = node["key"]
+        if key not in self._tensors:
+            arr = self._archive[key]
+            if arr.dtype != dt.to_dtype(node["dtype"]).np:
+                raise ValueError(f"entry {key} holds {arr.dtype} data but the manifest says "
+                                 f"{node['dtype']}")
+            t = self._place(Tensor._make(arr, canonical("cpu")), node["device"])
+            if node["requires_grad"]:
+                t.requires_grad_(True)
+            self._tensors[key] = t
+        return self._tensors[key]
+
+
+def _hashable(key):
+    return tuple(_hashable(k) for k in key) if isinstance(key, (list, tuple)) else key
+
+
+def _to_device(t: Tensor, dev: Device, name: str) -> Tensor:
+    dev = canonical(dev)
+    if dev.type == "cuda" and not cuda_available():
+        raise RuntimeError(f"gputensor.load: {name} holds a tensor saved on {dev}, but CUDA is "
+                           "not available; pass map_location='cpu' to load it on the cpu")
+    if dev.type == "cpu":
+        return t
+    return Tensor._make(get_backend(dev.type).from_numpy(t._data), dev)
+
+
+def _placer(map_location, name: str) -> Callable[[Tensor, str], Tensor]:
+    """How a loaded (cpu) tensor reaches its device, following torch's ``map_location`` forms."""
+    if map_location is None:
+        return lambda t, loc: _to_device(t, loc, name)
+    if isinstance(map_location, (str, Device, int)):
+        target = canonical(map_location)
+        return lambda t, loc: _to_device(t, target, name)
+    if isinstance(map_location, dict):
+        table = {canonical(k): v for k, v in map_location.items()}
+        return lambda t, loc: _to_device(t, table.get(canonical(loc), loc), name)
+    if callable(map_location):
+        def call(t: Tensor, loc: str) -> Tensor:
+            out = map_location(t, loc)
+            return _to_device(t, loc, name) if out is None else out
+        return call
+    raise TypeError(f"map_location should be None, a device, a string, a dict or a callable, "
+                    f"got {type(map_location).__name__}")
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
+         mmap: bool | None = None, **pickle_load_args) -> Any:
+    """Read a checkpoint written by ``save``; tensors go to their saved device or ``map_location``.
+
+    ``weights_only`` is accepted for compatibility: nothing is ever unpickled either way.
+    """
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
+    place = _placer(map_location, name)
+    try:
+        with np.load(f, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            manifest = json.loads(archive[_MANIFEST].tobytes().decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                raise ValueError("missing gputensor manifest")
+            if manifest.get("version") != _VERSION:
+                raise ValueError(f"unsupported checkpoint version {manifest.get('version')!r}")
+            return _Decoder(archive, place).decode(manifest["root"])
+    except (zipfile.BadZipFile, ValueError, KeyError, TypeError, EOFError, OSError,
+            UnicodeDecodeError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise RuntimeError(f"gputensor.load: {name} is not a valid gputensor checkpoint "
+                           f"(truncated or corrupted?): {type(e).__name__}: {e}") from e

@@ -1,0 +1,63 @@
+"""Adam and AdamW (decoupled weight decay), with amsgrad and maximize; torch's exact update order."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from .optimizer import Optimizer, buffer, check_hparams, lerp_, new_step, step_count
+
+
+class Adam(Optimizer):
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 decoupled_weight_decay: bool = False):
+        check_hparams(lr=lr, eps=eps, weight_decay=weight_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _update(self, group, p, grad, state) -> None:
+        xp, param = p._backend.xp, p._data
+        if not state:
+            state["step"] = new_step()
+            state["exp_avg"] = buffer(p, 0.0)
+            state["exp_avg_sq"] = buffer(p, 0.0)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = buffer(p, 0.0)
+        grad = -grad if group["maximize"] else grad
+        step = step_count(state)
+        lr, wd, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * wd
+            else:
+                grad = grad + wd * param
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        lerp_(xp, exp_avg, grad, 1 - beta1)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        if group["amsgrad"]:
+            second = state["max_exp_avg_sq"]._data
+            xp.maximum(second, exp_avg_sq, out=second)
+        else:
+            second = exp_avg_sq
+        denom = xp.sqrt(second) / bias_correction2_sqrt
+        denom += group["eps"]
+        param -= step_size * (exp_avg / denom)
+
+
+class AdamW(Adam):
+    """Adam whose weight decay shrinks the parameters directly instead of adding to the gradient."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         foreach=foreach, decoupled_weight_decay=True)
