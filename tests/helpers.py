@@ -74,3 +74,13 @@ def compare_torch(fn, *arrays, device: str, torch_fn=None, atol: float = 1e-5,
             assert (gi.grad is None) == (ti.grad is None)
             if ti.grad is not None:
                 np.testing.assert_allclose(to_np(gi.grad), ti.grad.numpy(), atol=atol, rtol=rtol)
+
+
+def check_lib_op(f, *arrays, device: str, grad: bool = True, **tol) -> None:
+    """``f(lib, *tensors)`` run with lib = gputensor and torch: compare_torch, plus check_grad
+    (float64) when ``grad``. Lets one lambda test a module-level function against both."""
+    import torch
+    compare_torch(lambda *a: f(gt, *a), *arrays, device=device, torch_fn=lambda *a: f(torch, *a),
+                  grad=grad, **tol)
+    if grad:
+        check_grad(lambda *a: f(gt, *a), *arrays, device=device)

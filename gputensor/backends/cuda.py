@@ -12,11 +12,13 @@ import os
 
 import numpy as np
 
+from ..kernels._window import table_entries as window_table_entries
 from .base import Backend, KernelTable
 
 CUDA_KERNELS = {
     "matmul": "gputensor.kernels.matmul_cuda:matmul",
 }
+CUDA_KERNELS.update(window_table_entries("cuda"))  # conv and pooling
 
 
 def simulator_enabled() -> bool:
@@ -56,7 +58,7 @@ class CUDABackend(Backend):
         self.kernels.override("matmul", f"{self.xp.__name__}:matmul" if on else CUDA_KERNELS["matmul"])
 
     def from_numpy(self, a):
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")  # ascontiguousarray would turn 0-d into 1-d
         return np.array(a, copy=True) if self.mode == "simulator" else self.xp.asarray(a)
 
     def to_numpy(self, a):
