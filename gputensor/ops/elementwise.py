@@ -90,7 +90,8 @@ class Pow(Function):
     def forward(ctx, a, b):
         t = a if isinstance(a, Tensor) else b
         out = wrap(t._backend.xp.power(data(a), data(b)), t)
-        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in (a, b, out)))
+        saved = (a, b, out if isinstance(b, Tensor) else None)  # out only for the exponent grad
+        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in saved))
         ctx.scalars = (a, b)
         return out
 
@@ -101,16 +102,80 @@ class Pow(Function):
         a = sa if a is None else a
         b = sb if b is None else b
         n = ctx.needs_input_grad
+        from .creation import full_like
+        from .pointwise import where  # pointwise imports this module
         ga = gb = None
         if n[0]:
-            ga = unbroadcast(g * b * a ** (b - 1), _shape(a))
+            if isinstance(b, Tensor):  # torch defines the gradient as 0 where the exponent is 0
+                ga = unbroadcast(g * where(b == 0, 0.0, b * a ** (b - 1)), _shape(a))
+            else:
+                ga = g * (b * a ** (b - 1)) if b != 0 else g * 0
         if n[1]:
-            # d/db a**b = a**b * log(a); define it as 0 where a == 0 (as torch does)
-            la = log(a) if isinstance(a, Tensor) else log(Tensor._make(
-                b._backend.xp.asarray(a, dtype=b._data.dtype), b._device))
-            la = where(la.isinf() if isinstance(la, Tensor) else la, 0.0, la)
-            gb = unbroadcast(g * out * la, _shape(b))
+            # d/db a**b = a**b * log(a), defined as 0 where a == 0 (as torch does); log(1)
+            # stands in there so that no inf enters the graph (double backward stays finite)
+            a = a if isinstance(a, Tensor) else full_like(b, a)
+            gb = unbroadcast(g * out * log(where(a == 0, 1.0, a)), _shape(b))
         return ga, gb
+
+
+class RoundedDiv(Function):
+    """Division rounded toward -inf ("floor") or zero ("trunc"); its gradient is zero
+    (piecewise constant), as for torch.div(..., rounding_mode=...)."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        xp = (a if isinstance(a, Tensor) else b)._backend.xp
+        x, y = data(a), data(b)
+        _check_int_zero(xp, x, y, "division")
+        if mode == "floor":
+            q = xp.floor_divide(x, y)
+        elif xp.asarray(x).dtype.kind == "f":
+            q = xp.trunc(x / y)
+        else:  # integer division rounded toward zero, exact for large values
+            q = xp.sign(x) * xp.sign(y) * xp.floor_divide(xp.abs(x), xp.abs(y))
+        return wrap(xp.asarray(q), a if isinstance(a, Tensor) else b)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        return (g * 0 if n[0] else None, g * 0 if n[1] else None, None)
+
+
+class FloorDivide(RoundedDiv):
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented "
+                           "(use torch.div(a, b, rounding_mode='floor') for a zero gradient)")
+
+
+class Remainder(Function):
+    """a - b * round(a / b) with floor ("remainder", sign of b) or trunc ("fmod", sign of a)."""
+
+    @staticmethod
+    def forward(ctx, a, b, ufunc):
+        t = a if isinstance(a, Tensor) else b
+        xp = t._backend.xp
+        _check_int_zero(xp, data(a), data(b), ufunc)
+        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in (a, b)))
+        ctx.scalars, ctx.mode = (a, b), ("floor" if ufunc == "remainder" else "trunc")
+        return wrap(xp.asarray(getattr(xp, ufunc)(data(a), data(b))), t)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        n = ctx.needs_input_grad
+        ga = unbroadcast(g, _shape(a)) if n[0] else None
+        gb = unbroadcast(-g * div(a, b, rounding_mode=ctx.mode), _shape(b)) if n[1] else None
+        return ga, gb, None
+
+
+def _check_int_zero(xp, x, y, what: str) -> None:
+    """Integer division by zero raises, as in torch (NumPy would quietly give 0)."""
+    y = xp.asarray(y)
+    if y.dtype.kind in "biu" and xp.asarray(x).dtype.kind in "biu" and bool((y == 0).any()):
+        raise RuntimeError(f"ZeroDivisionError: integer {what} by zero")
 
 
 class Exp(Function):
@@ -175,14 +240,10 @@ multiply = mul
 def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode is None:
         return Div.apply(*promote(input, other, floating=True))
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
-    if rounding_mode == "trunc":
-        q = Div.apply(*promote(input, other, floating=True))
-        res = q.trunc()
-        rt = promote(input, other)[0]
-        return res if rt._data.dtype.kind == "f" else res.to(rt.dtype)
-    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    if rounding_mode in ("floor", "trunc"):
+        return RoundedDiv.apply(*promote(input, other), rounding_mode)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found {rounding_mode!r}")
 
 
 divide = true_divide = div
@@ -229,19 +290,26 @@ Tensor.__rpow__ = _rpow
 Tensor.__pos__ = lambda self: self
 
 
-def _inplace(op):
-    def method(self, other, **kw):
-        return self._assign(op(self, other, **kw))
-    method.__name__ = op.__name__ + "_"
-    return method
+@tensor_method(names=("__floordiv__",))
+def floor_divide(input, other) -> Tensor:
+    """a // b rounded toward -inf (not differentiable, as in torch)."""
+    return FloorDivide.apply(*promote(input, other), "floor")
 
 
-for _op in (add, sub, mul, div, pow):
-    setattr(Tensor, _op.__name__ + "_", _inplace(_op))
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-Tensor.__ipow__ = Tensor.pow_
+@tensor_method(names=("__mod__",))
+def remainder(input, other) -> Tensor:
+    """Python-style modulus: the result has the sign of ``other``."""
+    return Remainder.apply(*promote(input, other), "remainder")
 
-__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative", "pow", "exp", "log"]
+
+@tensor_method
+def fmod(input, other) -> Tensor:
+    """C-style modulus: the result has the sign of ``input``."""
+    return Remainder.apply(*promote(input, other), "fmod")
+
+
+Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+Tensor.__rmod__ = lambda self, other: remainder(other, self)
+
+__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
+           "negative", "pow", "exp", "log", "floor_divide", "remainder", "fmod"]

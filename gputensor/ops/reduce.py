@@ -1,18 +1,65 @@
-"""Reductions over ``dim`` (int, tuple or None) with ``keepdim``."""
+"""Reductions over ``dim`` (int, tuple or None) with ``keepdim``.
+
+Sums and products are Functions of their own; reductions that pick input elements (max, min,
+amax, median ...) share ``Select``, whose gradient goes to the picked elements; var, std,
+logsumexp, nansum are compositions of differentiable ops.
+"""
 from __future__ import annotations
+
+import builtins
+import math
+import types
+from collections import namedtuple
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import norm_dims, wrap
+
+
+def _values_indices(name: str):
+    cls = namedtuple(name, ["values", "indices"])
+    cls.__module__ = "gputensor.return_types"
+    cls.__qualname__ = name
+    return cls
+
+
+return_types = types.SimpleNamespace(**{n: _values_indices(n) for n in (
+    "max", "min", "median", "mode", "kthvalue", "sort", "topk", "cummax", "cummin")})
+
+
+def _dims(x: Tensor, dim) -> tuple:
+    """Reduced axes; a 0-dim tensor accepts dim 0/-1 (as torch) and reduces nothing."""
+    if x._data.ndim == 0:
+        norm_dims(dim, 0)  # range check
+        return ()
+    return norm_dims(dim, x._data.ndim)
+
+
+def _out_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
+    if keepdim:
+        return tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
 def _expand_back(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back to the input ``shape`` (differentiable)."""
     if not keepdim:
-        kshape = tuple(1 if i in dims else s for i, s in enumerate(shape))
-        g = g.reshape(kshape)
+        g = g.reshape(_out_shape(shape, dims, True))
     return g.expand(shape)
+
+
+def _require_float(x: Tensor, name: str) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}(): input dtype should be floating point, but got "
+                           f"{x.dtype.name}")
+
+
+def _check_nonempty(x: Tensor, dims: tuple, name: str) -> None:
+    if x._data.size == 0 and (not dims or builtins.any(x._data.shape[d] == 0 for d in dims)):
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0 (input shape {tuple(x.shape)}, reduced dims {list(dims)}). "
+                           f"Specify the reduction dim with the 'dim' argument.")
 
 
 class Sum(Function):
@@ -31,10 +78,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.meta = (x._data.shape, dims, keepdim)
-        n = 1
-        for d in dims:
-            n *= x._data.shape[d]
-        ctx.n = n
+        ctx.n = math.prod(x._data.shape[d] for d in dims)
         return wrap(x._backend.xp.mean(x._data, axis=dims, keepdims=keepdim), x)
 
     @staticmethod
@@ -43,16 +87,16 @@ class Mean(Function):
         return _expand_back(g / ctx.n, shape, dims, keepdim), None, None
 
 
+def _int_accumulator(x: Tensor, dtype):
+    """torch accumulates integer (and bool) sums/products in int64 unless ``dtype`` is given."""
+    if dtype is not None:
+        return dt.to_dtype(dtype).np
+    return dt.int64.np if x._data.dtype.kind in "biu" else None
+
+
 @tensor_method
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    dims = norm_dims(dim, input.ndim)
-    if dtype is not None:
-        np_dtype = dt.to_dtype(dtype).np
-    elif input._data.dtype.kind in "biu":
-        np_dtype = dt.int64.np  # torch sums integers (and bools) in int64
-    else:
-        np_dtype = None
-    return Sum.apply(input, dims, keepdim, np_dtype)
+    return Sum.apply(input, _dims(input, dim), keepdim, _int_accumulator(input, dtype))
 
 
 @tensor_method
@@ -61,7 +105,443 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         input = input.to(dtype)
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {input.dtype}")
-    return Mean.apply(input, norm_dims(dim, input.ndim), keepdim)
+                           f"floating point or complex dtype. Got: {input.dtype.name}")
+    return Mean.apply(input, _dims(input, dim), keepdim)
 
-__all__ = ["sum", "mean"]
+
+@tensor_method
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum treating NaN as zero (NaN positions get zero gradient)."""
+    from .pointwise import isnan, where
+    if input._data.dtype.kind == "f":
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+@tensor_method
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    from .pointwise import isnan
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, "nanmean")
+    count = sum(~isnan(input), dim, keepdim)
+    return nansum(input, dim, keepdim) / count
+
+
+# -- products -------------------------------------------------------------------------------------
+
+def _others_replaced(x_last: Tensor) -> Tensor:
+    """From (..., n), the (..., n, n) tensor whose row i is x with x_i replaced by 1
+    (used for exact products-of-the-others when x holds zeros)."""
+    from .creation import eye
+    from .pointwise import where
+    n = x_last.shape[-1]
+    rows = x_last.reshape(tuple(x_last.shape[:-1]) + (1, n)).expand(
+        tuple(x_last.shape[:-1]) + (n, n))
+    return where(eye(n, dtype=dt.bool_, device=x_last.device), 1.0, rows)
+
+
+def _to_last(x: Tensor, dims: tuple) -> tuple:
+    """Move ``dims`` to the end and flatten them: returns the (..., n) tensor and the undo."""
+    keep = tuple(i for i in range(x.ndim) if i not in dims)
+    perm = keep + dims
+    moved = x.permute(perm)
+    flat = moved.reshape(tuple(moved.shape[:len(keep)]) + (-1,))
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return flat, lambda t: t.reshape(tuple(moved.shape)).permute(tuple(inv))
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, np_dtype):
+        out = wrap(x._backend.xp.prod(x._data, axis=dims, keepdims=keepdim, dtype=np_dtype), x)
+        ctx.meta = (x._data.shape, dims, keepdim)
+        if ctx.needs_input_grad[0]:
+            ctx.has_zero = bool((x._data == 0).any())
+            ctx.save_for_backward(x, None if ctx.has_zero else out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape, dims, keepdim = ctx.meta
+        if not ctx.has_zero:
+            return _expand_back(g * out, shape, dims, keepdim) / x, None, None, None
+        flat, undo = _to_last(x, dims)
+        others = undo(_others_replaced(flat).prod(-1))
+        return _expand_back(g, shape, dims, keepdim) * others, None, None, None
+
+
+@tensor_method
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    return Prod.apply(input, _dims(input, dim), keepdim, _int_accumulator(input, dtype))
+
+
+def _reverse_cumsum(g: Tensor, d: int) -> Tensor:
+    """out_i = sum_{k >= i} g_k along ``d`` (differentiable)."""
+    return g.sum(d, keepdim=True) - g.cumsum(d) + g
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, d, np_dtype):
+        ctx.d = d
+        return wrap(x._backend.xp.cumsum(x._data, axis=d, dtype=np_dtype), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _reverse_cumsum(g, ctx.d), None, None
+
+
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, x, d, np_dtype):
+        out = wrap(x._backend.xp.cumprod(x._data, axis=d, dtype=np_dtype), x)
+        ctx.d = d
+        if ctx.needs_input_grad[0]:
+            ctx.has_zero = bool((x._data == 0).any())
+            ctx.save_for_backward(x, None if ctx.has_zero else out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        d = ctx.d
+        if not ctx.has_zero:
+            return _reverse_cumsum(g * out, d) / x, None, None
+        # c[..., i, k] = prod_{j <= k, j != i} x_j; grad_i = sum_{k >= i} g_k c[i, k]
+        from .pointwise import where
+        xl, gl = x.transpose(d, -1), g.transpose(d, -1)
+        n = xl.shape[-1]
+        c = _others_replaced(xl).cumprod(-1)
+        xp = x._backend.xp
+        upper = wrap(xp.triu(xp.ones((n, n), dtype=bool)), x)  # k >= i
+        picked = where(upper, c * gl.reshape(tuple(gl.shape[:-1]) + (1, n)), 0.0)
+        return picked.sum(-1).transpose(d, -1), None, None
+
+
+def _cumulative(fn_cls, input: Tensor, dim: int, dtype) -> Tensor:
+    d = _wrap_dim(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        return fn_cls.apply(input.reshape(1), 0, _int_accumulator(input, dtype)).reshape(())
+    return fn_cls.apply(input, d, _int_accumulator(input, dtype))
+
+
+@tensor_method
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return _cumulative(Cumsum, input, dim, dtype)
+
+
+@tensor_method
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return _cumulative(Cumprod, input, dim, dtype)
+
+
+# -- selecting reductions -------------------------------------------------------------------------
+
+class Select(Function):
+    """A reduction whose values are input elements (max, min, median ...): the gradient flows
+    to them with the fixed ``weights`` (one-hot at the chosen index, or split among ties)."""
+
+    @staticmethod
+    def forward(ctx, x, values, weights, dims, keepdim):
+        ctx.meta = (x._data.shape, dims, keepdim)
+        if ctx.needs_input_grad[0]:
+            ctx.weights = weights().astype(x._data.dtype)
+        return wrap(values, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dims, keepdim = ctx.meta
+        return _expand_back(g, shape, dims, keepdim) * wrap(ctx.weights, g), None, None, None, None
+
+
+def _tie_weights(xp, x, values_kept, dims):
+    """Split evenly among the elements equal to the result (NaN matches NaN)."""
+    def weights():
+        hit = (x == values_kept) | (xp.isnan(x) & xp.isnan(values_kept)) \
+            if x.dtype.kind == "f" else x == values_kept
+        return hit / hit.sum(axis=dims, keepdims=True)
+    return weights
+
+
+def _index_weights(xp, x, idx_kept, d):
+    """One-hot at the chosen index along ``d``."""
+    def weights():
+        pos = xp.arange(x.shape[d]).reshape(tuple(-1 if i == d else 1 for i in range(x.ndim)))
+        return pos == idx_kept
+    return weights
+
+
+def _extreme_all(input: Tensor, dims: tuple, keepdim: bool, ufunc: str, name: str) -> Tensor:
+    """amax/amin (and max/min without dim): ties share the gradient."""
+    _check_nonempty(input, dims, name)
+    xp = input._backend.xp
+    kept = getattr(xp, ufunc)(input._data, axis=dims, keepdims=True)
+    values = kept if keepdim else kept.reshape(_out_shape(input._data.shape, dims, False))
+    return Select.apply(input, values, _tie_weights(xp, input._data, kept, dims), dims, keepdim)
+
+
+def _arg_along(input: Tensor, d: int, arg_fn):
+    """(values, indices) picked along ``d`` by ``arg_fn(array, axis)`` (indices kept-dim)."""
+    xp = input._backend.xp
+    idx = xp.expand_dims(arg_fn(xp, input._data, d), d)
+    return xp.take_along_axis(input._data, idx, axis=d), idx
+
+
+def _select_along(input: Tensor, dim: int, keepdim: bool, arg_fn, name: str):
+    """The (values, indices) namedtuple of max/min/median along one dim."""
+    if input._data.ndim == 0:
+        _wrap_dim(dim, 0)
+        zero = wrap(input._backend.xp.zeros((), dtype=dt.int64.np), input)
+        return getattr(return_types, name)(input.clone(), zero)
+    d = _wrap_dim(dim, input._data.ndim)
+    _check_nonempty(input, (d,), name)
+    xp = input._backend.xp
+    values, idx = _arg_along(input, d, arg_fn)
+    if not keepdim:
+        values, idx_out = values.squeeze(d), idx.squeeze(d)
+    else:
+        idx_out = idx
+    out = Select.apply(input, values, _index_weights(xp, input._data, idx, d), (d,), keepdim)
+    return getattr(return_types, name)(out, wrap(idx_out.astype(dt.int64.np), input))
+
+
+def _argmax(xp, a, d):
+    return xp.argmax(a, axis=d)
+
+
+def _argmin(xp, a, d):
+    return xp.argmin(a, axis=d)
+
+
+def _median_pos(xp, a, d):
+    """Index of the lower median along ``d`` (stable order, so ties pick the first)."""
+    order = xp.argsort(a, axis=d, kind="stable")
+    mid = xp.take(order, [(a.shape[d] - 1) // 2], axis=d)
+    return mid.squeeze(d)
+
+
+def _max_min(input: Tensor, dim, keepdim: bool, ufunc: str, arg_fn, name: str, pairwise):
+    if isinstance(dim, Tensor):
+        return pairwise(input, dim)
+    if dim is None:
+        return _extreme_all(input, _dims(input, None), False, ufunc, name)
+    return _select_along(input, dim, keepdim, arg_fn, name)
+
+
+@tensor_method
+def max(input: Tensor, dim=None, keepdim: bool = False):
+    """max(x) -> value; max(x, dim, keepdim) -> (values, indices); max(x, other) -> maximum."""
+    from .pointwise import maximum
+    return _max_min(input, dim, keepdim, "max", _argmax, "max", maximum)
+
+
+@tensor_method
+def min(input: Tensor, dim=None, keepdim: bool = False):
+    """min(x) -> value; min(x, dim, keepdim) -> (values, indices); min(x, other) -> minimum."""
+    from .pointwise import minimum
+    return _max_min(input, dim, keepdim, "min", _argmin, "min", minimum)
+
+
+@tensor_method
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    return _extreme_all(input, _dims(input, dim), keepdim, "max", "amax")
+
+
+@tensor_method
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    return _extreme_all(input, _dims(input, dim), keepdim, "min", "amin")
+
+
+@tensor_method
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """Lower median: of all elements (ties share the gradient), or (values, indices) along dim."""
+    if dim is not None:
+        return _select_along(input, dim, keepdim, _median_pos, "median")
+    flat = input.reshape(-1)
+    _check_nonempty(flat, (0,), "median")
+    xp = input._backend.xp
+    value = xp.sort(flat._data)[(flat._data.size - 1) // 2]
+    return Select.apply(flat, value, _tie_weights(xp, flat._data, value, (0,)), (0,), False)
+
+
+def _arg(input: Tensor, dim, keepdim: bool, arg_fn, name: str) -> Tensor:
+    xp = input._backend.xp
+    if dim is None:
+        _check_nonempty(input, (), name)
+        idx = arg_fn(xp, input._data.reshape(-1), 0)
+        shape = (1,) * input._data.ndim if keepdim else ()
+        return wrap(xp.asarray(idx, dtype=dt.int64.np).reshape(shape), input)
+    if input._data.ndim == 0:
+        _wrap_dim(dim, 0)
+        return wrap(xp.zeros((), dtype=dt.int64.np), input)
+    d = _wrap_dim(dim, input._data.ndim)
+    _check_nonempty(input, (d,), name)
+    idx = arg_fn(xp, input._data, d).astype(dt.int64.np)
+    return wrap(xp.expand_dims(idx, d) if keepdim else idx, input)
+
+
+@tensor_method
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(input, dim, keepdim, _argmax, "argmax")
+
+
+@tensor_method
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(input, dim, keepdim, _argmin, "argmin")
+
+
+# -- statistics and norms -------------------------------------------------------------------------
+
+def _correction(dim, unbiased, correction):
+    """Accept torch's spellings: var(x, dim, unbiased), var(x, unbiased), correction=."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise RuntimeError("var/std: cannot pass both 'unbiased' and 'correction'")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> Tensor:
+    dim, correction = _correction(dim, unbiased, correction)
+    _require_float(input, name)
+    dims = _dims(input, dim)
+    n = math.prod(input._data.shape[d] for d in dims)
+    centered = input - input.mean(dims, keepdim=True)
+    return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
+
+
+@tensor_method
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``)."""
+    return _var(input, dim, unbiased, keepdim, correction, "var")
+
+
+@tensor_method
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    return _var(input, dim, unbiased, keepdim, correction, "std").sqrt()
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    mdim = None if isinstance(dim, bool) else dim
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, mdim, keepdim))
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    mdim = None if isinstance(dim, bool) else dim
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, mdim, keepdim))
+
+
+@tensor_method
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim`` without overflow (the max is factored out)."""
+    from .elementwise import _float
+    from .pointwise import isfinite, where
+    x = _float(input)
+    dims = _dims(x, dim)
+    m = amax(x.detach(), dims, keepdim=True) if x.numel() else x.detach().sum(dims, True)
+    m = where(isfinite(m), m, 0.0)
+    out = (x - m).exp().sum(dims, keepdim=True).log() + m
+    return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+
+
+class PNorm(Function):
+    """(sum |x|^p)^(1/p) for finite p > 0; its gradient is 0 where the norm is 0 (as torch)."""
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        xp = x._backend.xp
+        a = xp.abs(x._data)
+        if p == 2:
+            out = xp.sqrt(xp.sum(a * a, axis=dims, keepdims=keepdim))
+        elif p == 1:
+            out = xp.sum(a, axis=dims, keepdims=keepdim)
+        else:
+            out = xp.sum(a ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+        out = wrap(xp.asarray(out, dtype=x._data.dtype), x)
+        ctx.meta = (x._data.shape, p, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .pointwise import where
+        x, out = ctx.saved_tensors
+        shape, p, dims, keepdim = ctx.meta
+        g, out = (_expand_back(t, shape, dims, keepdim) for t in (g, out))
+        if p == 1:
+            return g * x.sign(), None, None, None
+        scale = out if p == 2 else out ** (p - 1)
+        scale = where(out == 0, 1.0, scale)
+        num = x if p == 2 else x.sign() * x.abs() ** (p - 1)
+        return g * num / scale, None, None, None
+
+
+@tensor_method
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default): p = 'fro'/2, 1, inf, -inf, 0, any
+    other positive number."""
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, "norm")
+    dims = _dims(input, dim)
+    if p in ("fro", None):
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("norm(p='nuc') (nuclear norm) is not supported")
+    if not isinstance(p, (int, float)):
+        raise ValueError(f"norm(): unsupported p={p!r}")
+    if p == math.inf:
+        return amax(input.abs(), dims, keepdim)
+    if p == -math.inf:
+        return amin(input.abs(), dims, keepdim)
+    if p == 0:
+        return (input != 0).sum(dims, keepdim).to(input.dtype)
+    if p < 0:
+        raise ValueError(f"norm(): negative p={p} is not supported")
+    return PNorm.apply(input, float(p), dims, keepdim)
+
+
+# -- boolean reductions ---------------------------------------------------------------------------
+
+def _truth(input: Tensor, dim, keepdim: bool, ufunc: str) -> Tensor:
+    xp = input._backend.xp
+    out = getattr(xp, ufunc)(input._data, axis=_dims(input, dim), keepdims=keepdim)
+    out = xp.asarray(out)
+    return wrap(out.astype(dt.uint8.np) if input._data.dtype == dt.uint8.np else out, input)
+
+
+@tensor_method
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where every element is nonzero (uint8 input gives uint8, as torch)."""
+    return _truth(input, dim, keepdim, "all")
+
+
+@tensor_method
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _truth(input, dim, keepdim, "any")
+
+
+@tensor_method
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    xp = input._backend.xp
+    out = xp.count_nonzero(input._data, axis=_dims(input, dim))
+    return wrap(xp.asarray(out, dtype=dt.int64.np), input)
+
+
+__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "cumsum", "cumprod", "max", "min",
+           "amax", "amin", "median", "argmax", "argmin", "var", "std", "var_mean", "std_mean",
+           "logsumexp", "norm", "all", "any", "count_nonzero", "return_types"]
