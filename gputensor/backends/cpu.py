@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels._window import table_entries as window_table_entries
 from .base import Backend, KernelTable
 
 CPU_KERNELS = {
     "matmul": "numpy:matmul",
 }
+CPU_KERNELS.update(window_table_entries("cpu"))  # conv and pooling
 
 
 class CPUBackend(Backend):
