@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from . import _dtype
 from ._device import device
-from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8,
-                     int16, int32, int64, promote_types, set_default_dtype, uint8)
+from ._dtype import (bool_ as bool, dtype, finfo, float16, float32, float64, get_default_dtype,
+                     iinfo, int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
 from .tensor import Size, Tensor
+from ._generator import Generator
 from . import autograd
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                       is_inference_mode_enabled, no_grad, set_grad_enabled)
 from . import ops
 from .ops.creation import *  # noqa: F401,F403
 from .ops.convert import *  # noqa: F401,F403

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 
 class device:
+    """``device("cuda:0")``, ``device("cuda", 0)``, ``device(0)``, ``device("cpu")``."""
+
     __slots__ = ("type", "index")
 
     def __init__(self, type_or_str, index: int | None = None):
         if isinstance(type_or_str, device):
             self.type, self.index = type_or_str.type, type_or_str.index
+            return
+        if isinstance(type_or_str, int) and not isinstance(type_or_str, bool):
+            self.type, self.index = "cuda", type_or_str  # torch.device(0) is cuda:0
             return
         s = str(type_or_str)
         if ":" in s:

@@ -133,3 +133,36 @@ def result_type(*operands) -> dtype:
             out = promote_types(out, m)
         return out
     raise ValueError("result_type needs at least one operand")
+
+
+class finfo:
+    """``gputensor.finfo(dtype)``: machine limits of a floating dtype (eps, max, min, tiny ...)."""
+
+    def __init__(self, type: dtype | None = None):
+        d = to_dtype(type) if type is not None else _default[0]
+        if not d.is_floating_point:
+            raise TypeError(f"finfo() requires a floating point dtype, got {d}")
+        info = np.finfo(d.np)
+        self.dtype, self.bits = d.name, info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """``gputensor.iinfo(dtype)``: limits of an integer dtype (bits, min, max)."""
+
+    def __init__(self, type: dtype):
+        d = to_dtype(type)
+        if d.is_floating_point:
+            raise TypeError(f"iinfo() requires an integer dtype, got {d}")
+        info = np.iinfo(np.uint8 if d is bool_ else d.np)
+        self.dtype, self.bits, self.min, self.max = d.name, info.bits, int(info.min), int(info.max)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

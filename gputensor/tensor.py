@@ -6,10 +6,16 @@ Math, shape and indexing methods are attached by the modules in ``gputensor.ops`
 """
 from __future__ import annotations
 
+import warnings
+import weakref
+
 import numpy as np
 
 from . import _dtype as dt
-from ._device import CPU, canonical, device as _device_cls
+from ._device import CPU, canonical
+from ._device import device as _device_cls
+from .autograd import backward as _run_backward
+from .autograd import function as _function
 from .autograd import grad_mode
 from .backends import _backends, get_backend
 
@@ -21,6 +27,10 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"gputensor.Size({list(self)})"
+
+    def __getitem__(self, index):
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
 
     def numel(self) -> int:
         n = 1
@@ -43,10 +53,17 @@ class Tensor:
                  "_version", "_hooks", "_grad_acc", "_base", "__weakref__", "__dict__")
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to Tensor's reflected ops
 
-    def __init__(self, data=(), *, device=None):
-        """``Tensor(data)`` builds a default-dtype (float) tensor, as ``torch.Tensor`` does."""
-        arr = np.asarray(data.tolist() if isinstance(data, Tensor) else data,
-                         dtype=dt.get_default_dtype().np)
+    def __init__(self, *args, device=None):
+        """``Tensor(data)`` copies data into a default-dtype tensor; ``Tensor(2, 3)`` makes a
+        2x3 one (zero-filled here), as ``torch.Tensor`` does."""
+        if args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            arr = np.zeros(args, dtype=dt.get_default_dtype().np)
+        elif len(args) <= 1:
+            data = args[0] if args else ()
+            arr = np.array(data.tolist() if isinstance(data, Tensor) else data,
+                           dtype=dt.get_default_dtype().np)
+        else:
+            raise TypeError(f"Tensor() takes data or integer sizes, got {args!r}")
         dev = canonical(device)
         self._init(get_backend(dev.type).from_numpy(arr) if dev.type != "cpu" else arr, dev)
 
@@ -64,7 +81,10 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, device, requires_grad: bool = False) -> "Tensor":
-        """Wrap a backend array already on ``device`` (no copy, no checks)."""
+        """Wrap a backend array already on ``device`` (no copy). NumPy hands back scalars for
+        0-d results; they become 0-d arrays so every tensor has writable array storage."""
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
         t = object.__new__(cls)
         t._init(data, device)
         if requires_grad:
@@ -160,14 +180,22 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value and self._data.dtype.kind != "f":
-            raise RuntimeError("only Tensors of floating point dtype can require gradients "
-                               f"(got {self.dtype})")
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               f"gradients (got {self.dtype})")
         if not value and self._grad_fn is not None:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         self._requires_grad = bool(value)
 
     @property
     def grad(self):
+        if self._grad is None and self._grad_fn is not None and not self.retains_grad:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed. Its .grad attribute won't be populated during "
+                          "autograd.backward(). If you indeed want the .grad field to be "
+                          "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+                          "Tensor.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -191,7 +219,6 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is None:
             return
-        import weakref
         node = self._grad_fn
         if node._retained is None:
             node._retained = {}
@@ -220,32 +247,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from .autograd.engine import run_backward
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs "
-                                   f"(got shape {tuple(self.shape)}); pass gradient=")
-            gradient = Tensor._make(self._backend.xp.ones(self._data.shape, self._data.dtype),
-                                    self._device)
-        elif not isinstance(gradient, Tensor):
-            gradient = Tensor._make(self._backend.xp.asarray(gradient, dtype=self._data.dtype),
-                                    self._device)
-        if gradient.shape != self.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output has shape {tuple(gradient.shape)}"
-                               f" and output has shape {tuple(self.shape)}")
-        if retain_graph is None:
-            retain_graph = create_graph
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
-                                 allow_unused=True)
-            for t, g in zip(inputs, grads):
-                if g is not None:
-                    t.grad = (g if create_graph else g.detach().clone()) if t.grad is None \
-                        else t.grad + g
-            return
-        run_backward([self], [gradient], retain_graph, create_graph)
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` is required
+        unless this tensor has one element)."""
+        _run_backward(self, [gradient], retain_graph, create_graph, inputs)
 
     def detach(self) -> "Tensor":
         t = Tensor._make(self._data, self._device)
@@ -369,30 +373,35 @@ class Tensor:
         return t
 
     def to(self, *args, **kwargs) -> "Tensor":
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; differentiable."""
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)`` (each optionally
+        followed by ``non_blocking, copy``); differentiable. Returns ``self`` when nothing changes
+        unless ``copy=True``."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
+        flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
         kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        n_flags = 0
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):
+                if n_flags == 2:
+                    raise TypeError(f"to() received too many positional flags: {args!r}")
+                flags[n_flags] = a
+                n_flags += 1
+            elif isinstance(a, Tensor):
                 device, dtype = a._device, a.dtype
             elif isinstance(a, dt.dtype) or a in (float, int, bool):
                 dtype = a
             elif isinstance(a, (str, _device_cls, int)):
                 device = a
-            elif a is None:
-                continue
-            else:
+            elif a is not None:
                 try:
                     dtype = dt.to_dtype(a)
                 except TypeError:
                     raise TypeError(f"to() received an invalid argument {a!r}") from None
         dev = self._device if device is None else canonical(device)
         dty = self.dtype if dtype is None else dt.to_dtype(dtype)
-        if dev == self._device and dty.np == self._data.dtype and not copy:
+        if dev == self._device and dty.np == self._data.dtype and not flags[1]:
             return self
         from .ops.convert import to_copy
         return to_copy(self, dev, dty)
@@ -401,11 +410,13 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
-        return self.to("cuda" if device is None else canonical(device if not isinstance(device, int) else device))
+        return self.to("cuda" if device is None else device)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without ``dtype``, the legacy type name (``gputensor.cuda.FloatTensor``); with one, a
+        cast."""
         if dtype is None:
-            return f"gputensor.{'cuda.' if self.is_cuda else ''}{self.dtype.name}"
+            return f"gputensor.{'cuda.' if self.is_cuda else ''}{_LEGACY_NAMES[self.dtype.name]}"
         return self.to(dt.to_dtype(dtype))
 
     def float(self) -> "Tensor":
@@ -445,6 +456,12 @@ class Tensor:
 
     __str__ = __repr__
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as torch does."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
 
 class _HookHandle:
     def __init__(self, hooks: list, hook):
@@ -453,6 +470,12 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+_LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                 "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+                 "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_function.Tensor = Tensor  # Function.apply tells tensors from other arguments with it
 
 
 def _rebuild(arr, device, requires_grad):

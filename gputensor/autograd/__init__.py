@@ -1,31 +1,73 @@
 """Autograd: the ``Function`` base, the backward engine, grad modes, ``grad`` and ``gradcheck``."""
 from __future__ import annotations
 
+from . import function
+from .engine import _accumulate, run_backward
 from .function import Function, Node
-from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
-                        no_grad, set_grad_enabled)
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+
+def _tensor_list(x, what: str) -> list:
+    Tensor = function.Tensor
+    items = [x] if isinstance(x, Tensor) else list(x)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what} must be Tensors, got {type(t).__name__} at index {i}")
+    return items
+
+
+def _make_grads(outputs: list, grad_outputs, what: str) -> list:
+    """One gradient tensor per output: given ones are checked and converted, missing ones are
+    ones for single-element outputs (an error for others, as in torch)."""
+    Tensor = function.Tensor
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{what}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                           "tensors")
+    grads = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if not o._requires_grad:
+                raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                                   "have a grad_fn")
+            if o._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs "
+                                   f"(got an output of shape {tuple(o.shape)}); pass a gradient")
+            g = Tensor._make(o._backend.xp.ones(o._data.shape, o._data.dtype), o._device)
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._make(o._backend.xp.asarray(g, dtype=o._data.dtype), o._device)
+            if g._data.shape != o._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{tuple(g.shape)} and output[{i}] has a shape of "
+                                   f"{tuple(o.shape)}.")
+            if g._device != o._device:
+                raise RuntimeError(f"grad_output[{i}] is on {g._device} but output[{i}] is on "
+                                   f"{o._device}")
+            if g._data.dtype != o._data.dtype:
+                g = g.to(o.dtype)
+        grads.append(g)
+    return grads
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool | None = None, materialize_grads: bool = False):
+         only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into ``.grad``)."""
-    from ..tensor import Tensor
-    from .engine import run_backward
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
-    grads = []
-    for o, g in zip(outputs, grad_outputs):
-        if g is None:
-            if o.numel() != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs "
-                                   f"(got shape {tuple(o.shape)}); pass grad_outputs")
-            g = Tensor._make(o._backend.xp.ones(o._data.shape, o._data.dtype), o._device)
-        grads.append(g)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported")
+    outputs = _tensor_list(outputs, "outputs")
+    inputs = _tensor_list(inputs, "inputs")
+    grads = _make_grads(outputs, grad_outputs, "autograd.grad")
     if retain_graph is None:
         retain_graph = create_graph
     res = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
@@ -38,21 +80,34 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
              inputs=None) -> None:
-    from ..tensor import Tensor
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors] * len(tensors)
-    for t, g in zip(tensors, grad_tensors):
-        t.backward(g, retain_graph=True if retain_graph is None and len(tensors) > 1 else retain_graph,
-                   create_graph=create_graph, inputs=inputs)
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad`` (one backward pass
+    from all of them; ``inputs`` limits which tensors accumulate)."""
+    tensors = _tensor_list(tensors, "tensors")
+    grads = _make_grads(tensors, grad_tensors, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(tensors, grads, retain_graph, create_graph)
+        return
+    inputs = _tensor_list(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
+    res = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
+                       allow_unused=True)
+    owned = {id(g._data) for g in grads}
+    for t, g in zip(inputs, res):
+        if g is not None:
+            _accumulate(t, g, create_graph, owned)
 
 
-def gradcheck(*args, **kwargs):
+def gradcheck(*args, **kwargs) -> bool:
+    """Compare analytical and numerical Jacobians (see ``checks.gradcheck``)."""
     from .checks import gradcheck as _gc
     return _gc(*args, **kwargs)
 
 
-def gradgradcheck(*args, **kwargs):
+def gradgradcheck(*args, **kwargs) -> bool:
+    """gradcheck of the first derivative (see ``checks.gradgradcheck``)."""
     from .checks import gradgradcheck as _ggc
     return _ggc(*args, **kwargs)
 

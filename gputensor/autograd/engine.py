@@ -1,19 +1,21 @@
 """The backward pass: an iterative walk of the graph in dependency order.
 
-No recursion (a chain of 100,000 ops backpropagates), gradients summed per node output before the
-node runs, saved tensors freed after use unless ``retain_graph``. With ``inputs`` given (as
-``autograd.grad`` does) only the part of the graph leading to them runs and their gradients are
-returned instead of accumulated.
+No recursion (a chain of 100,000 ops backpropagates). Each node runs once, after every node that
+feeds it has run, with the gradients of its outputs summed; saved tensors are freed after use
+unless ``retain_graph``. With ``inputs`` given (as ``autograd.grad`` does) only nodes that lead to
+them run, and their gradients are returned instead of accumulated into ``.grad``.
 """
 from __future__ import annotations
 
-from . import grad_mode
+from .. import _dtype as dt
+from . import function, grad_mode
 from .function import AccumulateGrad, accumulator_of
 
 
-def _root_edge(t):
-    if not t.requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+def _grad_edge(t, what: str, i: int):
+    if not t._requires_grad:
+        raise RuntimeError(f"element {i} of {what} does not require grad and does not have a "
+                           "grad_fn")
     if t._grad_fn is None:
         return accumulator_of(t), 0
     return t._grad_fn, t._output_nr
@@ -21,109 +23,98 @@ def _root_edge(t):
 
 def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = False,
                  inputs=None, allow_unused: bool = False):
-    """Backpropagate ``grads`` from ``roots``.
+    """Backpropagate ``grads`` (tensors shaped like ``roots``) from ``roots``.
 
     Without ``inputs``: accumulate into leaves' ``.grad``. With ``inputs``: return their gradients
     (None for unused ones when ``allow_unused``) and touch no ``.grad``.
     """
-    # Where each wanted gradient is read: (node, output_nr) -> index into ``inputs``.
     capture = None
-    if inputs is not None:
+    if inputs is not None:  # where each wanted gradient is read: (node, output_nr) -> [index]
         capture = {}
         for i, t in enumerate(inputs):
-            if not t.requires_grad:
-                raise RuntimeError(f"autograd.grad: input {i} does not require grad")
-            key = (accumulator_of(t), 0) if t._grad_fn is None else (t._grad_fn, t._output_nr)
-            capture.setdefault(key, []).append(i)
+            if not t._requires_grad:
+                raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not "
+                                   "require grad")
+            capture.setdefault(_grad_edge(t, "inputs", i), []).append(i)
 
     buffers: dict = {}
     root_nodes = []
-    stolen = set()
-    for r, g in zip(roots, grads):
-        node, nr = _root_edge(r)
+    owned = set()  # ids of arrays that live elsewhere: a leaf's .grad must not alias them
+    for i, (r, g) in enumerate(zip(roots, grads)):
+        node, nr = _grad_edge(r, "tensors", i)
         buf = buffers.get(node)
         if buf is None:
-            buf = buffers[node] = [None] * _n_out(node)
+            buf = buffers[node] = [None] * node._n_outputs
             root_nodes.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-        stolen.add(id(g))
+        owned.add(id(g._data))
 
-    # Discover the graph (iteratively), then keep only nodes that lead somewhere useful.
-    children: dict = {}
-    stack = list(root_nodes)
-    seen = set(root_nodes)
-    while stack:
-        n = stack.pop()
-        kids = [e[0] for e in n.next_functions if e is not None]
-        children[n] = kids
-        for c in kids:
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    if capture is not None:
-        targets = {node for node, _ in capture}
-        needed = _nodes_reaching(children, targets)
-    else:
-        needed = seen
-    deps: dict = {}
-    for n in needed:
-        for c in children[n]:
-            if c in needed:
-                deps[c] = deps.get(c, 0) + 1
-
+    deps, parents = _discover(root_nodes, capture is not None)
+    needed = None if capture is None else _reaching(parents, capture)
     results = [None] * len(inputs) if inputs is not None else None
-    ready = [n for n in root_nodes if n in needed and deps.get(n, 0) == 0]
-    prev_mode = grad_mode.is_grad_enabled()
-    grad_mode._set(create_graph)
+    ready = [n for n in root_nodes if not deps.get(n) and (needed is None or n in needed)]
+    prev_mode = grad_mode._state.enabled
+    grad_mode._state.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
             buf = buffers.pop(node)
             if node._pre_hooks:
-                for nr, hooks in node._pre_hooks.items():
-                    for h in hooks:
-                        if buf[nr] is not None:
-                            out = h(buf[nr])
-                            if out is not None:
-                                buf[nr] = out
-            if capture is not None:
-                for nr in range(len(buf)):
-                    for i in capture.get((node, nr), ()):
-                        results[i] = buf[nr]
-            if isinstance(node, AccumulateGrad):
-                if capture is None and buf[0] is not None:
-                    _accumulate(node.variable, buf[0], create_graph, stolen)
+                _run_hooks(node._pre_hooks, buf)
+            if node.__class__ is AccumulateGrad:
+                leaf = node.variable
+                g = buf[0]
+                for h in leaf._hooks or ():
+                    out = h(g)
+                    g = g if out is None else out
+                if capture is None:
+                    _accumulate(leaf, g, create_graph, owned)
+                else:
+                    for i in capture.get((node, 0), ()):
+                        results[i] = g
                 continue
+            if capture is not None:
+                for nr, g in enumerate(buf):
+                    for i in capture.get((node, nr), ()):
+                        results[i] = g
+                if not any(e is not None and e[0] in needed for e in node._edges):
+                    continue  # only wanted for its own gradient
             if node._retained:
                 for nr, ref in node._retained.items():
                     t = ref()
                     if t is not None and buf[nr] is not None:
-                        t.grad = buf[nr] if create_graph else buf[nr].detach()
-            if node.materialize_grads:
+                        _accumulate(t, buf[nr], create_graph, owned)
+            if node._n_outputs > 1 and node.materialize_grads:
                 for nr, g in enumerate(buf):
                     if g is None:
                         buf[nr] = _zeros_for(node, nr)
             in_grads = node.apply(*buf)
             if not retain_graph:
                 node.release()
+            edges = node._edges
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            edges = node.next_functions
-            if len(in_grads) < len(edges):
-                raise RuntimeError(f"function {node.name()} returned an incorrect number of "
-                                   f"gradients (expected {len(edges)}, got {len(in_grads)})")
-            for edge, g in zip(edges, in_grads):
+            if len(in_grads) != len(edges):
+                in_grads = _check_count(node, in_grads, len(edges))
+            for i, (edge, g) in enumerate(zip(edges, in_grads)):
                 if edge is None:
                     continue
-                child, nr, dt = edge
-                if child not in needed:
+                child = edge[0]
+                if needed is not None and child not in needed:
                     continue
                 if g is not None:
-                    if g._data.dtype != dt.np:
-                        g = g.to(dt)
+                    try:
+                        gd = g._data
+                    except AttributeError:
+                        raise TypeError(f"function {node.name()} returned a gradient of type "
+                                        f"{type(g).__name__} at index {i}; expected a Tensor or "
+                                        "None") from None
+                    if gd.shape != edge[3] or gd.dtype != edge[2]:
+                        g = _fit(node, i, g, edge)
                     cb = buffers.get(child)
                     if cb is None:
-                        cb = buffers[child] = [None] * _n_out(child)
+                        cb = buffers[child] = [None] * child._n_outputs
+                    nr = edge[1]
                     cb[nr] = g if cb[nr] is None else cb[nr] + g
                 left = deps[child] - 1
                 deps[child] = left
@@ -133,28 +124,100 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                     else:  # every path into it gave None: its own inputs get nothing either
                         ready.extend(_skip(child, deps, needed, buffers))
     finally:
-        grad_mode._set(prev_mode)
+        grad_mode._state.enabled = prev_mode
 
-    if inputs is not None:
+    if inputs is None:
+        return None
+    if not allow_unused:
         for i, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
-                                   "have been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
-        return tuple(results)
-    return None
+            if r is None:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+    return tuple(results)
 
 
-def _n_out(node) -> int:
-    return 1 if isinstance(node, AccumulateGrad) else node._n_outputs
+def _discover(root_nodes, want_parents: bool):
+    """Count, for every node reachable from the roots, the edges that feed it (its deps); with
+    ``want_parents`` also map each node to the nodes feeding it."""
+    deps: dict = {}
+    parents: dict | None = {} if want_parents else None
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        n = stack.pop()
+        for e in n._edges:
+            if e is None:
+                continue
+            c = e[0]
+            deps[c] = deps.get(c, 0) + 1
+            if parents is not None:
+                parents.setdefault(c, []).append(n)
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return deps, parents
+
+
+def _reaching(parents: dict, capture: dict) -> set:
+    """Nodes from which some captured node is reachable (those included)."""
+    stack = [node for node, _ in capture]
+    needed = set(stack)
+    while stack:
+        for p in parents.get(stack.pop(), ()):
+            if p not in needed:
+                needed.add(p)
+                stack.append(p)
+    return needed
+
+
+def _run_hooks(pre_hooks: dict, buf: list) -> None:
+    for nr, hooks in pre_hooks.items():
+        for h in hooks:
+            if buf[nr] is not None:
+                out = h(buf[nr])
+                if out is not None:
+                    buf[nr] = out
+
+
+def _check_count(node, in_grads: tuple, n: int) -> tuple:
+    """torch's rule: a backward may return extra gradients only if they are all None."""
+    if len(in_grads) > n and all(g is None for g in in_grads[n:]):
+        return in_grads[:n]
+    raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                       f"(expected {n}, got {len(in_grads)})")
+
+
+def _fit(node, i: int, g, edge):
+    """Make a gradient fit its input's metadata: reduce a broadcast shape, cast the dtype."""
+    data = g._data
+    _, _, np_dtype, shape = edge
+    if data.shape != shape:
+        from ..ops._util import unbroadcast
+        if not _expandable(shape, data.shape):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                               f"{i} - got {list(data.shape)} but expected shape compatible "
+                               f"with {list(shape)}")
+        g = unbroadcast(g, shape)
+    if g._data.dtype != np_dtype:
+        g = g.to(dt._FROM_NP[np_dtype])
+    return g
+
+
+def _expandable(shape: tuple, to: tuple) -> bool:
+    if len(shape) > len(to):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(to)))
 
 
 def _zeros_for(node, nr):
-    from ..tensor import Tensor
-    shape, np_dtype, device = node._out_meta[nr]
     from ..backends import get_backend
-    b = get_backend(device.type)
-    return Tensor._make(b.xp.zeros(shape, dtype=np_dtype), device)
+    meta = node._out_meta[nr]
+    if meta is None:  # a non-tensor output: nothing to materialize
+        return None
+    shape, np_dtype, device = meta
+    return function.Tensor._make(get_backend(device.type).xp.zeros(shape, dtype=np_dtype),
+                                 device)
 
 
 def _skip(node, deps, needed, buffers):
@@ -165,8 +228,8 @@ def _skip(node, deps, needed, buffers):
     out, stack = [], [node]
     while stack:
         n = stack.pop()
-        for e in n.next_functions:
-            if e is None or e[0] not in needed:
+        for e in n._edges:
+            if e is None or (needed is not None and e[0] not in needed):
                 continue
             c = e[0]
             deps[c] -= 1
@@ -175,43 +238,25 @@ def _skip(node, deps, needed, buffers):
     return out
 
 
-def _nodes_reaching(children, targets) -> set:
-    """Nodes from which some target is reachable (targets included)."""
-    parents: dict = {}
-    for n, kids in children.items():
-        for c in kids:
-            parents.setdefault(c, []).append(n)
-    needed = set()
-    stack = [t for t in targets if t in children or t in parents]
-    needed.update(stack)
-    while stack:
-        n = stack.pop()
-        for p in parents.get(n, ()):
-            if p not in needed:
-                needed.add(p)
-                stack.append(p)
-    return needed
+def _accumulate(t, g, create_graph: bool, owned: set) -> None:
+    """Add ``g`` into ``t.grad`` (a leaf's, or a non-leaf's that called ``retain_grad``).
 
-
-def _accumulate(leaf, g, create_graph: bool, stolen: set) -> None:
-    if g.shape != leaf.shape:
-        raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match leaf of shape "
-                           f"{tuple(leaf.shape)}")
-    for h in leaf._hooks or ():
-        out = h(g)
-        if out is not None:
-            g = out
-    if leaf.grad is None:
-        if create_graph:
-            leaf.grad = g
-        else:
-            g = g.detach()
-            if id(g) in stolen or g._data.base is not None:
-                g = g.clone()
-            leaf.grad = g
-    elif create_graph:
-        leaf.grad = leaf.grad + g
+    Without ``create_graph`` the stored gradient is detached and never aliases an array that
+    lives elsewhere (the caller's ``gradient=``, another tensor's ``.grad``, a view's base), and
+    later gradients are added in place, as torch does.
+    """
+    old = t._grad
+    if create_graph:
+        t._grad = g if old is None else old + g
+        return
+    arr = g._data
+    if old is None:
+        if id(arr) in owned or arr.base is not None:
+            arr = arr.copy()
+        owned.add(id(arr))
+        t._grad = function.Tensor._make(arr, t._device)
+    elif old._data.base is None and old._grad_fn is None:
+        old._data += arr
+        old._version.value += 1
     else:
-        from ..tensor import Tensor
-        leaf.grad = Tensor._make(leaf.grad._data + g._data, leaf.grad._device)
-    stolen.add(id(leaf.grad))
+        t._grad = function.Tensor._make(old._data + arr, t._device)

@@ -2,7 +2,8 @@
 
 ``forward`` runs with grad recording off and returns tensors; ``backward`` receives and returns
 tensors, computed with ordinary (differentiable) tensor ops, so ``create_graph=True`` yields
-higher-order gradients for free. The ``ctx`` passed to both is the graph node itself.
+higher-order gradients for free. The ``ctx`` passed to both is the graph node itself: an instance
+of a per-Function ``Node`` subclass named like torch's (``MulBackward0``, ``MyFnBackward``).
 """
 from __future__ import annotations
 
@@ -10,28 +11,37 @@ import weakref
 
 from . import grad_mode
 
+_state = grad_mode._state
+Tensor = None  # gputensor.tensor sets it once the class exists (it imports this package first)
+
 
 class Node:
     """A node of the backward graph; also the ``ctx`` of the Function that created it.
 
-    ``next_functions[i]`` is ``(node, output_nr, dtype)`` for input ``i`` when it requires grad,
-    else None. Leaves are reached through an ``AccumulateGrad`` node kept per leaf tensor.
+    ``_edges[i]`` is ``(node, output_nr, np_dtype, shape)`` for input ``i`` when it requires grad,
+    else None (the engine casts and checks each gradient against it). Leaves are reached through
+    an ``AccumulateGrad`` node kept per leaf tensor. Rarely set attributes are class defaults so a
+    node costs one small ``__dict__``.
     """
 
-    def __init__(self, fn=None):
-        self._fn = fn
-        self.next_functions = ()
-        self.needs_input_grad = ()
-        self._saved = None
-        self._released = False
-        self._non_diff = None
-        self._pre_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on outputs
-        self._retained = None  # {output_nr: weakref(tensor)} from Tensor.retain_grad
-        self.materialize_grads = True
-        self._n_outputs = 1
+    _fn = None
+    _edges = ()
+    needs_input_grad = ()
+    _saved = None
+    _released = False
+    _non_diff = None
+    _dirty = None
+    _pre_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on outputs
+    _retained = None  # {output_nr: weakref(tensor)} from Tensor.retain_grad
+    _out_meta = None  # (shape, np_dtype, device) per output of multi-output nodes
+    materialize_grads = True
+    _n_outputs = 1
+    _recording = False  # set while the Function's forward builds a graph node
 
     # -- ctx API -----------------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
+        if not self._recording:  # forward under no_grad (or of inputs needing none): no graph
+            return
         self._saved = tuple((t, t._version.value) if t is not None else (None, 0) for t in tensors)
 
     @property
@@ -41,7 +51,8 @@ class Node:
                 "Trying to backward through the graph a second time (or directly access saved "
                 "tensors after they have already been freed). Saved intermediate values of the "
                 "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time.")
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
         if self._saved is None:
             return ()
         for i, (t, v) in enumerate(self._saved):
@@ -49,7 +60,7 @@ class Node:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)} on "
-                    f"{t.device}], saved by {self.name()} (input/output {i}), is at version "
+                    f"{t.device}], saved by {self.name()} as its tensor {i}, is at version "
                     f"{t._version.value}; expected version {v} instead.")
         return tuple(t for t, _ in self._saved)
 
@@ -57,14 +68,21 @@ class Node:
         self._non_diff = {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors) -> None:
-        """Accepted for torch compatibility; in-place forward outputs need no extra handling."""
+        """Declare inputs that ``forward`` modified in place (they are rebased onto this node)."""
+        self._dirty = {id(t) for t in tensors}
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
 
     # -- graph API ---------------------------------------------------------------------------
-    def name(self) -> str:
-        return f"{self._fn.__name__}Backward0" if self._fn is not None else type(self).__name__
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, output_nr) | (None, 0), ...)`` per forward input, as torch shows them."""
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._edges)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -85,11 +103,7 @@ class AccumulateGrad(Node):
     """Terminal node for a leaf tensor: runs its hooks and adds the gradient into ``.grad``."""
 
     def __init__(self, variable):
-        super().__init__(None)
         self.variable = variable
-
-    def name(self) -> str:
-        return "AccumulateGrad"
 
 
 def accumulator_of(leaf) -> AccumulateGrad:
@@ -103,12 +117,25 @@ def accumulator_of(leaf) -> AccumulateGrad:
 
 
 def _edge(t):
-    if t.requires_grad:
+    """The edge to input ``t``'s grad_fn (its AccumulateGrad for a leaf), None if it needs none;
+    taken before ``forward`` runs, so an input modified in place keeps its earlier history."""
+    if t._requires_grad:
         fn = t._grad_fn
-        if fn is None:
-            return (accumulator_of(t), 0, t._dtype())
-        return (fn, t._output_nr, t._dtype())
+        data = t._data
+        return (accumulator_of(t) if fn is None else fn, t._output_nr, data.dtype, data.shape)
     return None
+
+
+def _node_class(fn_cls) -> type:
+    """The Node subclass for a Function: ``MulBackward0`` for built-ins, ``FooBackward`` for
+    users' Functions (torch's naming), created once per Function class."""
+    node_cls = fn_cls.__dict__.get("_node_cls")
+    if node_cls is None:
+        builtin = fn_cls.__module__.startswith("gputensor.")
+        name = f"{fn_cls.__name__}Backward{'0' if builtin else ''}"
+        node_cls = type(name, (Node,), {"_fn": fn_cls, "__module__": fn_cls.__module__})
+        fn_cls._node_cls = node_cls
+    return node_cls
 
 
 class Function:
@@ -128,43 +155,65 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-
         needs = False
         dev = None
         for a in args:
             if isinstance(a, Tensor):
+                d = a._device
                 if dev is None:
-                    dev = a._device
-                elif a._device is not dev and a._device != dev:
+                    dev = d
+                elif d is not dev and d != dev:
                     raise RuntimeError(
-                        f"{cls.__name__}: expected all tensors to be on the same device, but "
-                        f"found at least two devices, {dev} and {a._device}!")
-                if a.requires_grad:
+                        "Expected all tensors to be on the same device, but found at least two "
+                        f"devices, {dev} and {d}! (in {cls.__name__})")
+                if a._requires_grad:
                     needs = True
-        needs = needs and grad_mode.is_grad_enabled()
-        ctx = Node(cls)
+        node_cls = cls.__dict__.get("_node_cls") or _node_class(cls)
+        ctx = node_cls()
+        prev = _state.enabled
+        needs = needs and prev
         if needs:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            ctx._recording = True
+            ctx._edges = edges = tuple([_edge(a) if isinstance(a, Tensor) else None for a in args])
+            ctx.needs_input_grad = tuple([e is not None for e in edges])
         else:
             ctx.needs_input_grad = (False,) * len(args)
-        prev = grad_mode.is_grad_enabled()
-        grad_mode._set(False)
+        _state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
-            grad_mode._set(prev)
+            _state.enabled = prev
         if needs:
-            ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
-            outs = out if isinstance(out, tuple) else (out,)
-            non_diff = ctx._non_diff
-            for i, o in enumerate(outs):
-                if isinstance(o, Tensor) and o._dtype().is_floating_point and (
-                        non_diff is None or id(o) not in non_diff):
-                    o._grad_fn = ctx
-                    o._output_nr = i
-                    o._requires_grad = True
-            ctx._n_outputs = len(outs)
-            if len(outs) > 1:  # to materialize zeros for outputs that get no gradient
-                ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._device) for o in outs)
+            out = _connect(ctx, args, out)
         return out
+
+
+def _connect(ctx: Node, args: tuple, out):
+    """Record ``ctx`` as the grad_fn of ``out``'s floating-point tensors (``out`` may be a tuple)."""
+    if not isinstance(out, tuple):
+        return _attach(ctx, out, 0, args)
+    ctx._n_outputs = len(out)
+    # to materialize zeros for outputs that get no gradient
+    ctx._out_meta = tuple((o._data.shape, o._data.dtype, o._device)
+                          if isinstance(o, Tensor) else None for o in out)
+    return tuple([_attach(ctx, o, i, args) for i, o in enumerate(out)])
+
+
+def _attach(ctx: Node, o, nr: int, args: tuple):
+    """Make ``o``, output ``nr`` of ``ctx``, differentiable (unless it is not a floating tensor
+    or was marked non-differentiable); returns the tensor to hand out."""
+    if not isinstance(o, Tensor) or o._data.dtype.kind != "f" or (
+            ctx._non_diff is not None and id(o) in ctx._non_diff):
+        return o
+    if ctx._dirty is not None and id(o) in ctx._dirty:
+        o._check_inplace()
+        o._version.value += 1
+    else:
+        for a in args:
+            if a is o:  # returned an input as is: give it its own tensor
+                o = o._view_of(o._data)
+                break
+    o._grad_fn = ctx
+    o._output_nr = nr
+    o._requires_grad = True
+    return o

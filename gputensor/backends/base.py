@@ -83,13 +83,25 @@ class Backend:
         self.rng.bit_generator.state = state
 
     def uniform(self, low, high, shape, np_dtype):
-        return self.rng.uniform(low, high, size=shape).astype(np_dtype, copy=False)
+        return HOST_RANDOM["uniform"](self.rng, low, high, shape, np_dtype)
 
     def normal(self, mean, std, shape, np_dtype):
-        return self.rng.normal(mean, std, size=shape).astype(np_dtype, copy=False)
+        return HOST_RANDOM["normal"](self.rng, mean, std, shape, np_dtype)
 
     def integers(self, low, high, shape, np_dtype):
-        return self.rng.integers(low, high, size=shape).astype(np_dtype, copy=False)
+        return HOST_RANDOM["integers"](self.rng, low, high, shape, np_dtype)
 
     def permutation(self, n, np_dtype):
-        return self.rng.permutation(n).astype(np_dtype, copy=False)
+        return HOST_RANDOM["permutation"](self.rng, n, np_dtype)
+
+
+# Draws from a NumPy Generator, by name: the cpu backend's (and a user Generator's) random numbers.
+HOST_RANDOM = {
+    "uniform": lambda rng, low, high, shape, np_dtype:
+        rng.uniform(low, high, size=shape).astype(np_dtype, copy=False),
+    "normal": lambda rng, mean, std, shape, np_dtype:
+        rng.normal(mean, std, size=shape).astype(np_dtype, copy=False),
+    "integers": lambda rng, low, high, shape, np_dtype:
+        rng.integers(low, high, size=shape).astype(np_dtype, copy=False),
+    "permutation": lambda rng, n, np_dtype: rng.permutation(n).astype(np_dtype, copy=False),
+}

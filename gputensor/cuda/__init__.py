@@ -40,10 +40,29 @@ def synchronize(device=None) -> None:
 
 
 def manual_seed(seed: int) -> None:
+    """Seed the cuda generator only (``gputensor.manual_seed`` seeds every device)."""
     _require().manual_seed(int(seed))
 
 
 manual_seed_all = manual_seed
+
+
+def initial_seed() -> int:
+    return _require().initial_seed()
+
+
+def get_rng_state(device=None):
+    return _require().get_rng_state()
+
+
+def set_rng_state(state, device=None) -> None:
+    _require().set_rng_state(state)
+
+
+def is_initialized() -> bool:
+    """Whether the cuda backend has been created (it is, lazily, on first cuda use)."""
+    from ..backends import _backends
+    return "cuda" in _backends
 
 
 def memory_allocated(device=None) -> int:
@@ -59,7 +78,12 @@ def memory_reserved(device=None) -> int:
 
 
 def max_memory_allocated(device=None) -> int:
+    """CuPy's pool keeps no peak; the current use is the best lower bound it gives."""
     return memory_allocated(device)
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    _require()
 
 
 def empty_cache() -> None:
@@ -70,11 +94,13 @@ def empty_cache() -> None:
 
 def _require():
     if not is_available():
-        raise RuntimeError("CUDA is not available (no GPU visible to CuPy, and "
-                           "NUMBA_ENABLE_CUDASIM=1 is not set)")
+        raise RuntimeError("CUDA is not available: no GPU visible to CuPy, and "
+                           "NUMBA_ENABLE_CUDASIM=1 is not set (check gputensor.cuda.is_available() "
+                           "first)")
     return get_backend("cuda")
 
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "get_device_name",
-           "is_simulator", "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",
-           "memory_reserved", "max_memory_allocated", "empty_cache"]
+           "is_simulator", "synchronize", "manual_seed", "manual_seed_all", "initial_seed",
+           "get_rng_state", "set_rng_state", "is_initialized", "memory_allocated",
+           "memory_reserved", "max_memory_allocated", "reset_peak_memory_stats", "empty_cache"]

@@ -5,8 +5,10 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._device import canonical
+from .._generator import Generator
 from ..backends import get_backend, seed_all
-from ..tensor import Tensor
+from ..backends.base import HOST_RANDOM
+from ..tensor import Tensor, tensor_method
 
 
 def _size(size) -> tuple:
@@ -26,7 +28,7 @@ def _finish(arr, device, requires_grad: bool) -> Tensor:
 
 
 def _infer_dtype(arr: np.ndarray, data) -> dt.dtype:
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+    if isinstance(data, (np.ndarray, np.generic)):
         return dt.from_numpy_dtype(arr.dtype)
     kind = arr.dtype.kind
     if kind == "f":
@@ -99,15 +101,17 @@ def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
     return _finish(xp.full(_size(size), fill, dtype=d.np), dev, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _filled(0, size, dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _filled(1, size, dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, **_ignored) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
+          memory_format=None) -> Tensor:
+    """Zero-filled here (torch leaves it uninitialized; zeros are one valid choice)."""
     return _filled(0, size, dtype, device, requires_grad)
 
 
@@ -116,8 +120,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         default = (dt.bool_, dt.int64, dt.get_default_dtype())[dt.scalar_category(fill_value)]
     else:
         default = None
-    return _filled(fill_value, (size,) if isinstance(size, (tuple, list)) else (size,), dtype,
-                   device, requires_grad, default)
+    return _filled(fill_value, (size,), dtype, device, requires_grad, default)
 
 
 def _like(fn, input: Tensor, dtype, device, requires_grad, *args):
@@ -127,25 +130,40 @@ def _like(fn, input: Tensor, dtype, device, requires_grad, *args):
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-               **_ignored) -> Tensor:
+               memory_format=None) -> Tensor:
     return _like(zeros, input, dtype, device, requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-              **_ignored) -> Tensor:
+              memory_format=None) -> Tensor:
     return _like(ones, input, dtype, device, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-               **_ignored) -> Tensor:
+               memory_format=None) -> Tensor:
     return _like(empty, input, dtype, device, requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False, **_ignored) -> Tensor:
+              requires_grad: bool = False, memory_format=None) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype or input.dtype,
                 device=device if device is not None else input.device,
                 requires_grad=requires_grad)
+
+
+def _new(fn):
+    """``Tensor.new_<fn>``: like ``fn`` with dtype and device defaulting to this tensor's."""
+    def method(self, *args, dtype=None, device=None, requires_grad: bool = False):
+        return fn(*args, dtype=dtype or self.dtype,
+                  device=device if device is not None else self._device,
+                  requires_grad=requires_grad)
+    method.__name__ = method.__qualname__ = f"new_{fn.__name__}"
+    method.__doc__ = f"``Tensor.new_{fn.__name__}``: {fn.__name__} with this tensor's dtype and device."
+    return method
+
+
+for _fn in (tensor, zeros, ones, empty, full):
+    tensor_method(_new(_fn))
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,
@@ -193,6 +211,18 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
 
 # -- random ---------------------------------------------------------------------------------------
 
+def _draw(device, generator: Generator | None, method: str, *args):
+    """Random numbers on ``device`` from its backend's generator, or from ``generator`` (a host
+    stream whose draws are copied to the device)."""
+    b = get_backend(device.type)
+    if generator is None:
+        return getattr(b, method)(*args)
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a gputensor.Generator, got {type(generator).__name__}")
+    host = HOST_RANDOM[method](generator._rng, *args)
+    return host if device.type == "cpu" else b.from_numpy(host)
+
+
 def _float_dtype(dtype) -> dt.dtype:
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
     if not d.is_floating_point:
@@ -202,13 +232,13 @@ def _float_dtype(dtype) -> dt.dtype:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dev, d = canonical(device), _float_dtype(dtype)
-    arr = get_backend(dev.type).uniform(0.0, 1.0, _size(size), d.np)
+    arr = _draw(dev, generator, "uniform", 0.0, 1.0, _size(size), d.np)
     return _finish(arr, dev, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dev, d = canonical(device), _float_dtype(dtype)
-    arr = get_backend(dev.type).normal(0.0, 1.0, _size(size), d.np)
+    arr = _draw(dev, generator, "normal", 0.0, 1.0, _size(size), d.np)
     return _finish(arr, dev, requires_grad)
 
 
@@ -216,14 +246,16 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
             requires_grad: bool = False) -> Tensor:
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
-    if high is None:
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    arr = get_backend(dev.type).integers(low, high, _size((size,)), d.np)
+    arr = _draw(dev, generator, "integers", low, high, _size((size,)), d.np)
     return _finish(arr, dev, requires_grad)
 
 
@@ -231,7 +263,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    return _finish(get_backend(dev.type).permutation(int(n), d.np), dev, requires_grad)
+    return _finish(_draw(dev, generator, "permutation", int(n), d.np), dev, requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -261,7 +293,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     if size is None:
         raise TypeError("normal(float mean, float std) needs a size")
     dev, d = canonical(device), _float_dtype(dtype)
-    arr = get_backend(dev.type).normal(float(mean), float(std), _size((size,)), d.np)
+    arr = _draw(dev, generator, "normal", float(mean), float(std), _size((size,)), d.np)
     return _finish(arr, dev, requires_grad)
 
 
