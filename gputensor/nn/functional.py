@@ -1,9 +1,12 @@
 """``gputensor.nn.functional`` (import as ``F``): stateless forms of the nn layers and losses."""
 from __future__ import annotations
 
-from ..ops.activation import *  # noqa: F401,F403
-from ..ops.attention import *  # noqa: F401,F403
-from ..ops.conv import *  # noqa: F401,F403
-from ..ops.loss import *  # noqa: F401,F403
-from ..ops.pool import *  # noqa: F401,F403
-from ..ops.pointwise import *  # noqa: F401,F403  (relu, sigmoid, tanh ...)
+from ..ops.activation import *
+from ..ops.attention import *
+from ..ops.conv import *
+from ..ops.loss import *
+from ..ops.pointwise import *  # relu, sigmoid, tanh ...
+from ..ops.pool import *
+
+# isort: split
+from ..ops.nn_functional import *  # last: its relu takes ``inplace``, as F.relu does

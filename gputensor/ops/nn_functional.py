@@ -1,0 +1,424 @@
+"""Stateless forms of the core nn layers: linear, dropout, embedding, one_hot, pad, norms.
+
+Normalization shares one Function (``Normalize``) with a hand-derived backward; it also returns
+the mean and reciprocal std as differentiable outputs, so double-backward stays exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as dt
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from . import pointwise as pw
+from ._util import wrap
+from .activation import _const, _maybe_inplace, _require_float
+from .index import _add_at
+
+# -- linear -----------------------------------------------------------------------------------
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with torch's error for mismatched feature sizes."""
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        rows = input.numel() // max(input.shape[-1], 1) if input.ndim else 1
+        k = input.shape[-1] if input.ndim else 1
+        wt = tuple(weight.shape[::-1])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
+                           f"{'x'.join(map(str, wt))})")
+    out = input.matmul(weight.t())
+    return out + bias if bias is not None else out
+
+
+# -- relu with torch.nn.functional's ``inplace`` flag ------------------------------------------
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, pw.relu(input), inplace)
+
+
+# -- dropout ----------------------------------------------------------------------------------
+
+def _check_p(p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_mask(input: Tensor, p: float, shape: tuple) -> Tensor:
+    """Keep with probability 1-p, scaled by 1/(1-p) (all zeros when p == 1)."""
+    be = input._backend
+    keep = be.uniform(0.0, 1.0, shape, np.float64) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return _const(keep * scale, input)
+
+
+def _apply_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                   shape: tuple) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    _require_float(input, "dropout")
+    return _maybe_inplace(input, input * _dropout_mask(input, p, shape), inplace)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    return _apply_dropout(input, p, training, inplace, tuple(input.shape))
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                     dims: int, op: str) -> Tensor:
+    """Zero whole channels: dim 1 of an (N, C, *spatial) input, dim 0 of an unbatched one."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected {dims + 1}D (unbatched) or {dims + 2}D (batched) "
+                           f"input, but got input of size: {list(input.shape)}")
+    lead = input.ndim - dims
+    shape = tuple(input.shape[:lead]) + (1,) * dims
+    return _apply_dropout(input, p, training, inplace, shape)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    if input.ndim == 3:  # torch treats a 3D input to dropout2d as batched 1D (N, C, L)
+        return _apply_dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
+    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
+
+
+# -- embedding / one_hot ----------------------------------------------------------------------
+
+class _MaskGrad(Function):
+    """Identity forward; the gradient is multiplied by a constant mask."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return wrap(x._data, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None
+
+
+def _check_index(input: Tensor, op: str) -> None:
+    if not isinstance(input, Tensor) or input.dtype not in (dt.int64, dt.int32):
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"{op}: expected indices of type Long or Int, but got {got}")
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` at ``input``; the ``padding_idx`` row gets no gradient."""
+    _check_index(input, "embedding")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {tuple(weight.shape)}")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"Padding_idx must be within num_embeddings (got {padding_idx} for "
+                             f"{n} embeddings)")
+        padding_idx %= n
+    if max_norm is not None:
+        _renorm_rows(weight, input, max_norm, norm_type)
+    out = weight[input]
+    if padding_idx is not None and out.requires_grad:
+        keep = input._backend.xp.not_equal(input._data, padding_idx)[..., None]
+        out = _MaskGrad.apply(out, _const(keep, out))
+    return out
+
+
+def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """torch's ``max_norm``: rescale (in place, untracked) looked-up rows whose norm exceeds it."""
+    xp = weight._backend.xp
+    rows = xp.unique(input._data.reshape(-1))
+    w = weight._data
+    norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    w[rows] = w[rows] * scale[:, None].astype(w.dtype)
+    weight._version.value += 1
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    if not isinstance(tensor, Tensor) or tensor.dtype is not dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    xp, a = tensor._backend.xp, tensor._data
+    if a.size and int(a.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    elif a.size and int(a.max()) >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return wrap((a[..., None] == xp.arange(num_classes)).astype(np.int64), tensor)
+
+
+# -- pad --------------------------------------------------------------------------------------
+
+class ConstantPad(Function):
+    """Pad (or crop, for negative amounts) with a constant; the backward is the inverse crop."""
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        ctx.pads = pads
+        xp, a = x._backend.xp, x._data
+        shape = tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, pads))
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"pad: the padded size would be negative: input "
+                               f"{tuple(a.shape)}, output {shape}")
+        out = xp.full(shape, value, dtype=a.dtype)
+        src = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(a.shape, pads))
+        dst = tuple(slice(max(lo, 0), max(lo, 0) + max(s - max(-lo, 0) - max(-hi, 0), 0))
+                    for s, (lo, hi) in zip(a.shape, pads))
+        out[dst] = a[src]
+        return wrap(out, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ConstantPad.apply(g, tuple((-lo, -hi) for lo, hi in ctx.pads), 0), None, None
+
+
+class IndexPad(Function):
+    """Pad by gathering along each padded dim (reflect / replicate / circular)."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index, ctx.in_shape = index, x._data.shape
+        a = x._data
+        for d, idx in index:
+            a = x._backend.xp.take(a, idx, axis=d)
+        return wrap(a, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexPadBackward.apply(g, ctx.index, ctx.in_shape), None
+
+
+class IndexPadBackward(Function):
+    """Scatter-add a padded gradient back onto the input (adjoint of IndexPad)."""
+
+    @staticmethod
+    def forward(ctx, g, index, in_shape):
+        ctx.index = index
+        xp, a = g._backend.xp, g._data
+        for d, idx in reversed(index):
+            shape = list(a.shape)
+            shape[d] = in_shape[d]
+            out = xp.zeros(shape, dtype=a.dtype)
+            key = (slice(None),) * d + (idx,)
+            _add_at(xp, out, key, a)
+            a = out
+        return wrap(a, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return IndexPad.apply(gg, ctx.index), None, None
+
+
+def _pad_index(xp, n: int, lo: int, hi: int, mode: str):
+    pos = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        if lo >= n or hi >= n:
+            raise RuntimeError(f"pad: padding size ({lo}, {hi}) should be less than the "
+                               f"corresponding input dimension ({n}) in reflect mode")
+        period = 2 * (n - 1)
+        pos = np.abs(pos) % period if period else np.zeros_like(pos)
+        pos = np.where(pos >= n, period - pos, pos)
+    elif mode == "replicate":
+        pos = np.clip(pos, 0, n - 1)
+    else:  # circular
+        if lo > n or hi > n:
+            raise RuntimeError(f"pad: padding ({lo}, {hi}) should be at most the input "
+                               f"dimension ({n}) in circular mode")
+        pos = pos % n
+    return xp.asarray(pos)
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch's ``F.pad``: ``pad`` lists (left, right) amounts starting from the last dim."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most twice the number "
+                           f"of dimensions of the input (got {len(pad)} for input of shape "
+                           f"{tuple(input.shape)})")
+    k = len(pad) // 2
+    pairs = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in
+                                           reversed(range(k))]
+    if mode == "constant":
+        return ConstantPad.apply(input, tuple(pairs), 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: unsupported mode {mode!r} (use constant, reflect, "
+                                  "replicate or circular)")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if k > input.ndim - 1:
+        raise RuntimeError(f"pad: {mode} padding of {k} dims needs an input with a batch or "
+                           f"channel dim, got shape {tuple(input.shape)}")
+    if any(p < 0 for p in pad) and mode != "circular":
+        raise RuntimeError(f"pad: negative padding {pad} is only supported in constant and "
+                           "circular modes")
+    xp = input._backend.xp
+    index = tuple((d, _pad_index(xp, input.shape[d], lo, hi, mode))
+                  for d, (lo, hi) in enumerate(pairs) if lo or hi)
+    return IndexPad.apply(input, index) if index else input
+
+
+# -- normalization ----------------------------------------------------------------------------
+
+class Normalize(Function):
+    """``(x - mean) * rstd`` over ``dims``; outputs (xhat, mean, rstd), all differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, dims, eps):
+        xp = x._backend.xp
+        a = x._data.astype(np.float32, copy=False) if x._data.dtype == np.float16 else x._data
+        mean = a.mean(axis=dims, keepdims=True)
+        centered = a - mean
+        rstd = 1.0 / xp.sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
+        t = x._data.dtype
+        xhat = wrap((centered * rstd).astype(t, copy=False), x)
+        ctx.dims, ctx.n = dims, a.size // max(mean.size, 1)
+        rstd_t = wrap(rstd.astype(t, copy=False), x)
+        ctx.save_for_backward(xhat, rstd_t)
+        ctx.set_materialize_grads(False)
+        return xhat, wrap(mean.astype(t, copy=False), x), rstd_t
+
+    @staticmethod
+    def backward(ctx, g_xhat, g_mean, g_rstd):
+        xhat, rstd = ctx.saved_tensors
+        dims, n = ctx.dims, ctx.n
+        gx = None
+        if g_xhat is not None:
+            gx = (g_xhat - g_xhat.mean(dims, keepdim=True)
+                  - xhat * (g_xhat * xhat).mean(dims, keepdim=True)) * rstd
+        if g_mean is not None:
+            gm = (g_mean / n).expand(tuple(xhat.shape))
+            gx = gm if gx is None else gx + gm
+        if g_rstd is not None:
+            gr = g_rstd * rstd * rstd * xhat * (-1.0 / n)
+            gx = gr if gx is None else gx + gr
+        return gx, None, None
+
+
+def _affine(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
+    if weight is not None:
+        x = x * weight.reshape(shape)
+    if bias is not None:
+        x = x + bias.reshape(shape)
+    return x
+
+
+def _check_param(t: Tensor | None, size: tuple, name: str, op: str) -> None:
+    if t is not None and tuple(t.shape) != tuple(size):
+        raise RuntimeError(f"{op}: expected {name} of shape {tuple(size)}, but got "
+                           f"{tuple(t.shape)}")
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    _require_float(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or k > input.ndim:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    _check_param(weight, shape, "weight", "layer_norm")
+    _check_param(bias, shape, "bias", "layer_norm")
+    xhat = Normalize.apply(input, tuple(range(input.ndim - k, input.ndim)), eps)[0]
+    return _affine(xhat, weight, bias, shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    _require_float(input, "group_norm")
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected input of at least 2 dims (N, C, *), got "
+                           f"{list(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    _check_param(weight, (c,), "weight", "group_norm")
+    _check_param(bias, (c,), "bias", "group_norm")
+    grouped = input.reshape(n, num_groups, -1)
+    xhat = Normalize.apply(grouped, (2,), eps)[0].reshape(tuple(input.shape))
+    return _affine(xhat, weight, bias, (c,) + (1,) * (input.ndim - 2))
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch statistics when ``training`` (updating running stats with the unbiased variance),
+    else the running statistics."""
+    _require_float(input, "batch_norm")
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (N, C, *), got "
+                         f"{input.ndim}D input of size {list(input.shape)}")
+    c = input.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_param(t, (c,), name, "batch_norm")
+    shape = (c,) + (1,) * (input.ndim - 2)
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {list(input.shape)}")
+        xhat, mean, _ = Normalize.apply(input, dims, eps)
+        if running_mean is not None and running_var is not None:
+            _update_running(input, mean, running_mean, running_var, dims, momentum, count)
+        return _affine(xhat, weight, bias, shape)
+    if running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when not "
+                           "training")
+    scale = (running_var.reshape(shape) + eps) ** -0.5
+    return _affine((input - running_mean.reshape(shape)) * scale, weight, bias, shape)
+
+
+def _update_running(input: Tensor, mean: Tensor, running_mean: Tensor, running_var: Tensor,
+                    dims: tuple, momentum: float, count: int) -> None:
+    xp, a = input._backend.xp, input._data
+    var = a.astype(np.float64 if a.dtype == np.float64 else np.float32).var(axis=dims, ddof=1)
+    with no_grad():
+        new_mean = running_mean._data * (1 - momentum) + mean._data.reshape(-1) * momentum
+        new_var = running_var._data * (1 - momentum) + var * momentum
+        running_mean._assign(_const(new_mean, running_mean))
+        running_var._assign(_const(xp.asarray(new_var), running_var))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    _require_float(input, "normalize")
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps)
+    return input / denom.expand_as(input)
+
+
+__all__ = [
+    "batch_norm",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "embedding",
+    "group_norm",
+    "layer_norm",
+    "linear",
+    "normalize",
+    "one_hot",
+    "pad",
+    "relu",
+]
