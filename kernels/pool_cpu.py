@@ -18,25 +18,35 @@ def _out_hw(hw, kernel, stride, padding, dilation, ceil_mode) -> tuple:
                  for i in (0, 1))
 
 
-def _flat_index(local, rows0, cols0, kw: int, dilation: tuple, width: int) -> np.ndarray:
-    """Input flat index h*W + w of the window tap ``local`` (0..KH*KW-1) chosen per output."""
-    h = rows0[:, None] + (local // kw) * dilation[0]
-    w = cols0[None, :] + (local % kw) * dilation[1]
-    return (h * width + w).astype(np.int64, copy=False)
+def _flat_index(local, rows0, cols0, kernel: tuple, dilation: tuple, width: int) -> np.ndarray:
+    """Input flat index h*W + w of the window tap ``local`` (0..KH*KW-1) chosen per output:
+    the window origin's index plus a per-tap offset (a lookup in a KH*KW table)."""
+    origin = rows0[:, None] * width + cols0[None, :]
+    taps = np.arange(kernel[0] * kernel[1])
+    offset = (taps // kernel[1]) * dilation[0] * width + (taps % kernel[1]) * dilation[1]
+    return origin + np.take(offset, local)
 
 
 def max_pool2d_forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
                        dilation: tuple, ceil_mode: bool) -> tuple:
-    """(y, argmax): window maxima (NaN wins, as in torch) and their flat H*W input indices."""
+    """(y, argmax): window maxima (NaN wins, as in torch) and their flat H*W input indices.
+
+    One elementwise pass per window tap over strided views (KH*KW passes, no window copy):
+    far faster than an argmax over a tiny trailing axis.
+    """
     out = _out_hw(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     xp = pad2d(x, padding, out, kernel, stride, dilation, value=-np.inf)
     win = windows(xp, kernel, out, stride, dilation, layout="kernel_last")
-    flat = win.reshape(win.shape[:4] + (-1,))
-    local = flat.argmax(axis=-1)
-    y = np.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
+    y = win[..., 0, 0].copy()
+    local = np.zeros(y.shape, dtype=np.int64)
+    for t in range(1, kernel[0] * kernel[1]):
+        v = win[..., t // kernel[1], t % kernel[1]]
+        better = (v > y) | (v != v)  # a later NaN replaces anything, like torch's kernels
+        np.copyto(y, v, where=better)
+        np.copyto(local, t, where=better)
     rows0 = np.arange(out[0]) * stride[0] - padding[0]
     cols0 = np.arange(out[1]) * stride[1] - padding[1]
-    return y, _flat_index(local, rows0, cols0, kernel[1], dilation, x.shape[3])
+    return y, _flat_index(local, rows0, cols0, kernel, dilation, x.shape[3])
 
 
 def _scatter_argmax(gy: np.ndarray, argmax: np.ndarray, x_shape: tuple,
