@@ -136,3 +136,32 @@ def _plots(results, out: str) -> list[str]:
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     return paths
+
+
+def markdown_table(data: dict) -> str:
+    """README table from a results.json: one row per case, one column per implementation."""
+    rows = data["results"]
+    impls = list(dict.fromkeys(r["impl"] for r in rows))
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    lines = ["| case | " + " | ".join(f"{i} (ms)" for i in impls) + " | gputensor vs best peer |",
+             "| --- |" + " ---: |" * (len(impls) + 1)]
+    for c in cases:
+        cells, ratio = [], "-"
+        for i in impls:
+            r = next((r for r in rows if r["case"] == c and r["impl"] == i), None)
+            cells.append(f"{r['median_ms']:.3g}" if r and r["median_ms"] else "-")
+            if r and i.startswith("gputensor") and r.get("vs_best_peer"):
+                ratio = f"{r['vs_best_peer']:.2f}x"
+        lines.append(f"| {c} | " + " | ".join(cells) + f" | {ratio} |")
+    m = data["machine"]
+    lines.append("")
+    lines.append(f"Measured {m['date'][:10]} on {m['cpu']} ({m['cores']} cores, no GPU), numpy "
+                 f"{m['numpy']}, torch {m.get('torch', '-')}; median of "
+                 "5 repeats after warm-up (`python -m benchmarks --repeats 5`).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+    with open(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/results.json") as fh:
+        print(markdown_table(json.load(fh)))

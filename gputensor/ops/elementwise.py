@@ -10,12 +10,27 @@ def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else ()
 
 
+def _save_operands(ctx, *xs) -> None:
+    """Save tensor operands (version-checked, freed after backward); keep scalars aside."""
+    ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in xs))
+    ctx.scalars = tuple(None if isinstance(x, Tensor) else x for x in xs)
+
+
+def _saved_operands(ctx) -> tuple:
+    return tuple(s if t is None else t for t, s in zip(ctx.saved_tensors, ctx.scalars))
+
+
+def _apply(fn, a, b) -> Tensor:
+    """``fn(a, b)`` on the backend of whichever operand is a tensor."""
+    t = a if isinstance(a, Tensor) else b
+    return wrap(getattr(t._backend.xp, fn)(data(a), data(b)), t)
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        t = a if isinstance(a, Tensor) else b
-        return wrap(t._backend.xp.add(data(a), data(b)), t)
+        return _apply("add", a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -28,8 +43,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        t = a if isinstance(a, Tensor) else b
-        return wrap(t._backend.xp.subtract(data(a), data(b)), t)
+        return _apply("subtract", a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -41,16 +55,12 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in (a, b)))
-        ctx.scalars = (a, b)
-        t = a if isinstance(a, Tensor) else b
-        return wrap(t._backend.xp.multiply(data(a), data(b)), t)
+        _save_operands(ctx, a, b)
+        return _apply("multiply", a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         n = ctx.needs_input_grad
         return (unbroadcast(g * b, _shape(a)) if n[0] else None,
                 unbroadcast(g * a, _shape(b)) if n[1] else None)
@@ -59,16 +69,12 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in (a, b)))
-        ctx.scalars = (a, b)
-        t = a if isinstance(a, Tensor) else b
-        return wrap(t._backend.xp.true_divide(data(a), data(b)), t)
+        _save_operands(ctx, a, b)
+        return _apply("true_divide", a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         n = ctx.needs_input_grad
         ga = unbroadcast(g / b, _shape(a)) if n[0] else None
         gb = unbroadcast(-g * a / (b * b), _shape(b)) if n[1] else None
@@ -88,19 +94,13 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        t = a if isinstance(a, Tensor) else b
-        out = wrap(t._backend.xp.power(data(a), data(b)), t)
-        saved = (a, b, out if isinstance(b, Tensor) else None)  # out only for the exponent grad
-        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in saved))
-        ctx.scalars = (a, b)
+        out = _apply("power", a, b)
+        _save_operands(ctx, a, b, out if isinstance(b, Tensor) else None)  # out: exponent grad
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
-        sa, sb = ctx.scalars
-        a = sa if a is None else a
-        b = sb if b is None else b
+        a, b, out = _saved_operands(ctx)
         n = ctx.needs_input_grad
         from .creation import full_like
         from .pointwise import where  # pointwise imports this module
@@ -154,17 +154,14 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b, ufunc):
         t = a if isinstance(a, Tensor) else b
-        xp = t._backend.xp
-        _check_int_zero(xp, data(a), data(b), ufunc)
-        ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in (a, b)))
-        ctx.scalars, ctx.mode = (a, b), ("floor" if ufunc == "remainder" else "trunc")
-        return wrap(xp.asarray(getattr(xp, ufunc)(data(a), data(b))), t)
+        _check_int_zero(t._backend.xp, data(a), data(b), ufunc)
+        _save_operands(ctx, a, b)
+        ctx.mode = "floor" if ufunc == "remainder" else "trunc"
+        return _apply(ufunc, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         n = ctx.needs_input_grad
         ga = unbroadcast(g, _shape(a)) if n[0] else None
         gb = unbroadcast(-g * div(a, b, rounding_mode=ctx.mode), _shape(b)) if n[1] else None
