@@ -118,7 +118,7 @@ def main(argv=None) -> float:
           f"{len(train)} train / {len(test)} test images of {tuple(x_tr.shape[1:])}")
     t0 = time.perf_counter()
     for epoch in range(start_epoch, args.epochs):
-        running_loss, seen = 0.0, 0
+        running_loss, correct, seen = 0.0, 0, 0
         bar = tqdm(trainloader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                    disable=None)
         for i, (inputs, labels) in enumerate(bar, 0):
@@ -129,9 +129,10 @@ def main(argv=None) -> float:
             loss.backward()
             optimizer.step()
             running_loss += loss.item() * labels.shape[0]
+            correct += (outputs.argmax(dim=1) == labels).sum().item()
             seen += labels.shape[0]
             history.append(loss.item())
-            bar.set_postfix(loss=f"{running_loss / seen:.4f}")
+            bar.set_postfix(loss=f"{running_loss / seen:.4f}", acc=f"{correct / seen:.2%}")
             if args.smoke and i >= 1:
                 break
         acc = evaluate(net, testloader, device)
