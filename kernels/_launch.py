@@ -5,6 +5,8 @@ helpers hide the difference so each launcher is written once.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import os
 
 import numpy as np
@@ -71,3 +73,17 @@ def strided_buffer(x) -> tuple:
     span = 1 + sum((n - 1) * s for n, s in zip(x.shape, strides))
     buf = xp.lib.stride_tricks.as_strided(x, shape=(span,), strides=(item,))
     return buf, strides
+
+
+class TileConfig(NamedTuple):
+    """Block tile BM x BN, K-step BK, per-thread micro-tile TM x TN, shared-memory row pad."""
+    bm: int
+    bn: int
+    bk: int
+    tm: int
+    tn: int
+    pad: int = 4
+
+    @property
+    def threads(self) -> int:
+        return (self.bm // self.tm) * (self.bn // self.tn)

@@ -23,31 +23,17 @@ float16 operands are staged and accumulated in float32 and rounded once on store
 """
 from __future__ import annotations
 
-from typing import NamedTuple
 
 import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import array_module, cdiv, kernel_args
+from ._launch import TileConfig, array_module, cdiv, kernel_args
 from ._window import conv_out_size
 
 
-class ConvTile(NamedTuple):
-    bm: int
-    bn: int
-    bk: int
-    tm: int
-    tn: int
-    pad: int = 4
-
-    @property
-    def threads(self) -> int:
-        return (self.bm // self.tm) * (self.bn // self.tn)
-
-
-CONFIGS = {"64x64": ConvTile(64, 64, 8, 4, 4), "128x32": ConvTile(128, 32, 8, 8, 2),
-           "16x16": ConvTile(16, 16, 8, 2, 2)}
+CONFIGS = {"64x64": TileConfig(64, 64, 8, 4, 4), "128x32": TileConfig(128, 32, 8, 8, 2),
+           "16x16": TileConfig(16, 16, 8, 2, 2)}
 _SMALL_GEMM = 1024  # M*N up to this: the 64-thread 16x16 tile (no idle threads, more blocks)
 _SPLIT_TARGET_BLOCKS = 256  # backward-weight: split K until about this many blocks run
 _SPLIT_MIN_K = 512  # ... but give each split at least this much of the reduction
@@ -130,7 +116,7 @@ def _c_index(geo, mode, grp, split, m, col):
     return (split * co + grp * (co // g) + m) * nw + col
 
 
-def _make_kernel(cfg: ConvTile, mode: int, acc):
+def _make_kernel(cfg: TileConfig, mode: int, acc):
     """The tiled implicit-GEMM kernel of one pass, tile config and accumulator type."""
     BM, BN, BK, TM, TN, PAD = cfg
     NT = cfg.threads

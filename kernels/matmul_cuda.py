@@ -19,27 +19,12 @@ float16 operands are staged and accumulated in float32 and rounded once on store
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import array_module, cdiv, jit_kernel, kernel_args, strided_buffer
-
-
-class TileConfig(NamedTuple):
-    """Block tile BM x BN, K-step BK, per-thread micro-tile TM x TN, shared-memory row pad."""
-    bm: int
-    bn: int
-    bk: int
-    tm: int
-    tn: int
-    pad: int = 4
-
-    @property
-    def threads(self) -> int:
-        return (self.bm // self.tm) * (self.bn // self.tn)
+from ._launch import TileConfig, array_module, cdiv, jit_kernel, kernel_args, strided_buffer
 
 
 CONFIGS = {
