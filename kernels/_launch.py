@@ -5,11 +5,15 @@ helpers hide the difference so each launcher is written once.
 """
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
-import os
-
 import numpy as np
+from numba import types as nt
+
+# Accumulator type per storage dtype: float16 sums in float32, the others in their own type.
+ACC_TYPES = {np.dtype(np.float16): nt.float32, np.dtype(np.float32): nt.float32,
+             np.dtype(np.float64): nt.float64}
 
 
 def simulator_enabled() -> bool:
@@ -87,3 +91,24 @@ class TileConfig(NamedTuple):
     @property
     def threads(self) -> int:
         return (self.bm // self.tm) * (self.bn // self.tn)
+
+
+def make_tile_fma(cfg: TileConfig):
+    """Device function for one K-step of a tiled GEMM: each thread accumulates the BK-deep
+    products of its TM rows (strided by BM/TM) and TN columns (strided by BN/TN) of the shared
+    tiles ``sa`` (A transposed, BK x BM) and ``sb`` (BK x BN) into its register tile."""
+    from numba import cuda
+    BK, TM, TN = cfg.bk, cfg.tm, cfg.tn
+    RM, RN = cfg.bm // TM, cfg.bn // TN
+
+    @cuda.jit(device=True, inline=True)
+    def tile_fma(sa, sb, ra, rb, tile, ty, tx):
+        for kk in range(BK):
+            for i in range(TM):
+                ra[i] = sa[kk, ty + i * RM]
+            for j in range(TN):
+                rb[j] = sb[kk, tx + j * RN]
+            for i in range(TM):
+                for j in range(TN):
+                    tile[i, j] += ra[i] * rb[j]
+    return tile_fma

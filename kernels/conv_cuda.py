@@ -28,7 +28,7 @@ import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import TileConfig, array_module, cdiv, kernel_args
+from ._launch import ACC_TYPES as _ACC, TileConfig, array_module, cdiv, kernel_args, make_tile_fma
 from ._window import conv_out_size
 
 
@@ -124,6 +124,7 @@ def _make_kernel(cfg: TileConfig, mode: int, acc):
     LA, LB = BM * BK // NT, BN * BK // NT
     A_KFAST = mode == 2  # backward-weight's A (gy) is contiguous along K; the others along M
     SA, SB, TILE = (BK, BM + PAD), (BK, BN + PAD), (TM, TN)  # shapes must be constant tuples
+    tile_fma = make_tile_fma(cfg)
 
     @cuda.jit
     def conv_gemm(a, b, out, geo, kchunk):
@@ -168,14 +169,7 @@ def _make_kernel(cfg: TileConfig, mode: int, acc):
                 else:
                     sb[kk, nn] = 0
             cuda.syncthreads()
-            for kk in range(BK):
-                for i in range(TM):
-                    ra[i] = sa[kk, ty + i * RM]
-                for j in range(TN):
-                    rb[j] = sb[kk, tx + j * RN]
-                for i in range(TM):
-                    for j in range(TN):
-                        tile[i, j] += ra[i] * rb[j]
+            tile_fma(sa, sb, ra, rb, tile, ty, tx)
             cuda.syncthreads()
         for i in range(TM):
             r = row0 + ty + i * RM
@@ -188,8 +182,6 @@ def _make_kernel(cfg: TileConfig, mode: int, acc):
     return conv_gemm
 
 
-_ACC = {np.dtype(np.float16): nt.float32, np.dtype(np.float32): nt.float32,
-        np.dtype(np.float64): nt.float64}
 _KERNELS = {(name, mode, acc): _make_kernel(cfg, m, acc)
             for name, cfg in CONFIGS.items() for m, mode in enumerate(MODES)
             for acc in (nt.float32, nt.float64)}

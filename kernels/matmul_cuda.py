@@ -24,7 +24,8 @@ import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import TileConfig, array_module, cdiv, jit_kernel, kernel_args, strided_buffer
+from ._launch import (ACC_TYPES as _ACC, TileConfig, array_module, cdiv, jit_kernel, kernel_args,
+                      make_tile_fma, strided_buffer)
 
 
 CONFIGS = {
@@ -51,6 +52,7 @@ def _make_kernel(cfg: TileConfig, acc):
     assert (BM * BK) % NT == 0 and (BN * BK) % NT == 0, cfg
     LA, LB = BM * BK // NT, BN * BK // NT
     SA, SB = (BK, BM + PAD), (BK, BN + PAD)  # shared shapes must be literal constants
+    tile_fma = make_tile_fma(cfg)
 
     @cuda.jit(device=True, inline=True)
     def load_tile(src, base, s_out, s_k, n_out, kdim, out0, k0, dst, tid, k_fast, loads, bo):
@@ -91,14 +93,7 @@ def _make_kernel(cfg: TileConfig, acc):
                 load_tile(a, abase, sam, sak, m, k, row0, k0, sa, tid, a_kfast, LA, BM)
                 load_tile(b, bbase, sbn, sbk, n, k, col0, k0, sb, tid, b_kfast, LB, BN)
                 cuda.syncthreads()
-                for kk in range(BK):
-                    for i in range(TM):
-                        ra[i] = sa[kk, ty + i * RM]
-                    for j in range(TN):
-                        rb[j] = sb[kk, tx + j * RN]
-                    for i in range(TM):
-                        for j in range(TN):
-                            tile[i, j] += ra[i] * rb[j]
+                tile_fma(sa, sb, ra, rb, tile, ty, tx)
                 cuda.syncthreads()
             cbase = z * m * n
             for i in range(TM):
@@ -112,8 +107,6 @@ def _make_kernel(cfg: TileConfig, acc):
     return gemm
 
 
-_ACC = {np.dtype(np.float16): nt.float32, np.dtype(np.float32): nt.float32,
-        np.dtype(np.float64): nt.float64}
 _KERNELS = {(name, acc): _make_kernel(CONFIGS[name], acc)
             for acc, names in CONFIGS_BY_ACC.items() for name in names}
 

@@ -15,7 +15,7 @@ import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import array_module, cdiv, kernel_args
+from ._launch import ACC_TYPES as _ACC, array_module, cdiv, kernel_args
 from ._window import pool_out_size
 
 THREADS = 256
@@ -218,8 +218,6 @@ _SPECS = {
     "adaptive_max_pool2d_forward": (_make_adaptive_max_forward, "xxi", ADAPTIVE_GEO_LEN),
     "adaptive_max_pool2d_backward": (_make_adaptive_max_backward, "xix", ADAPTIVE_GEO_LEN),
 }
-_ACC = {np.dtype(np.float16): nt.float32, np.dtype(np.float32): nt.float32,
-        np.dtype(np.float64): nt.float64}
 _KERNELS = {(name, acc): spec[0](acc) for name, spec in _SPECS.items()
             for acc in (nt.float32, nt.float64)}
 
