@@ -14,13 +14,22 @@ from .report import machine_info, print_table, save_all
 from .run import run_all
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="smaller sweep, 3 repeats and a shorter minimum time per measurement")
+    p.add_argument("--only", default="",
+                   help="comma-separated groups to run: matmul,conv2d,pool,train ('' runs all)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed runs per measurement; None: 3 with --quick, else 7")
+    p.add_argument("--out", default="benchmarks/out", help="folder for the JSON, CSV and PNG files")
+    p.add_argument("--no-plots", action="store_true", help="write JSON and CSV only, no PNG plots")
+    return p
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="smaller sweep and fewer repeats")
-    p.add_argument("--only", default="", help="comma-separated groups: matmul,conv2d,pool,train")
-    p.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
-    p.add_argument("--out", default="benchmarks/out", help="folder for JSON, CSV and PNG files")
-    p.add_argument("--no-plots", action="store_true")
+    p = build_parser()
     args = p.parse_args(argv)
     if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
         print("note: NUMBA_ENABLE_CUDASIM is set; cuda runs in the simulator and is not timed",

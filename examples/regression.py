@@ -68,12 +68,18 @@ def by_hand(device, steps: int) -> float:
     return loss.item()
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--device", default=None,
+                   help="cpu or cuda; None picks cuda when available, else cpu")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps for each model")
+    p.add_argument("--smoke", action="store_true", help="3 steps each (CI; cpu and simulated cuda)")
+    return p
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default=None)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--smoke", action="store_true")
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     steps = 3 if args.smoke else args.steps
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(0)

@@ -4,7 +4,11 @@ Default data: scikit-learn's bundled 8x8 digits (offline). ``--dataset mnist --d
 the standard MNIST IDX files instead. Written as ordinary PyTorch code: only the import differs.
 
     python examples/train_cnn.py                   # cuda when available, else cpu
-    python examples/train_cnn.py --device cpu --epochs 5 --checkpoint cnn.ckpt
+    python examples/train_cnn.py --device cpu --epochs 5 --checkpoint   # resumable
+    python examples/train_cnn.py --help            # every option, with its default
+
+Outputs (loss curve, checkpoint) go to ``runs/train_cnn/`` (``runs/train_cnn/smoke/`` for
+``--smoke``); ``runs/`` is ignored by git.
 """
 from __future__ import annotations
 
@@ -63,22 +67,44 @@ def evaluate(net, loader, device) -> float:
     return correct / max(total, 1)
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits")
-    p.add_argument("--data-dir", default=None, help="folder with MNIST IDX files (--dataset mnist)")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.02)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--checkpoint", default=None, help="save each epoch here; resume if it exists")
-    p.add_argument("--plot", default="cnn_loss.png", help="loss-curve PNG path ('' to skip)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--width", type=float, default=1.0, help="scale of channel/hidden sizes")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--device", default=None,
+                   help="cpu or cuda; None picks cuda when available, else cpu")
+    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
+                   help="digits: scikit-learn's bundled 8x8 digits; mnist: IDX files in --data-dir")
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (--dataset mnist)")
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training set")
+    p.add_argument("--batch-size", type=int, default=32, help="images per optimizer step")
+    p.add_argument("--lr", type=float, default=0.02, help="SGD learning rate")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    p.add_argument("--out-dir", default=None,
+                   help="folder for the loss plot and checkpoint; None: runs/train_cnn, or "
+                        "runs/train_cnn/smoke with --smoke, so a smoke run never overwrites a "
+                        "real run's outputs")
+    p.add_argument("--checkpoint", nargs="?", const="", default=None, metavar="PATH",
+                   help="save model and optimizer each epoch and resume from PATH if it exists; "
+                        "without PATH: OUT_DIR/checkpoint.ckpt; None: no checkpoint")
+    p.add_argument("--plot", default="loss.png",
+                   help="loss-curve PNG, relative to --out-dir ('' to skip)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, split and shuffling")
+    p.add_argument("--width", type=float, default=1.0,
+                   help="scale of the channel/hidden sizes (1.0: 32, 64, 128)")
     p.add_argument("--smoke", action="store_true",
                    help="2 steps of a narrow net on a small subset (CI; cpu and simulated cuda)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.out_dir is None:
+        args.out_dir = os.path.join("runs", "train_cnn", *(["smoke"] if args.smoke else []))
+    if args.checkpoint == "":
+        args.checkpoint = os.path.join(args.out_dir, "checkpoint.ckpt")
+    if args.plot:
+        args.plot = os.path.join(args.out_dir, args.plot)
+    return args
 
 
 def main(argv=None) -> float:
@@ -139,11 +165,13 @@ def main(argv=None) -> float:
         print(f"epoch {epoch + 1}: loss {running_loss / max(seen, 1):.4f}, test accuracy "
               f"{acc:.2%} ({time.perf_counter() - t0:.1f} s)")
         if args.checkpoint:
+            os.makedirs(os.path.dirname(args.checkpoint) or ".", exist_ok=True)
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "epoch": epoch + 1, "history": history}, args.checkpoint)
     acc = evaluate(net, testloader, device)
     print(f"final test accuracy: {acc:.2%} on {device} in {time.perf_counter() - t0:.1f} s")
     if args.plot:
+        os.makedirs(os.path.dirname(args.plot) or ".", exist_ok=True)
         _plot(history, args.plot)
     return acc
 

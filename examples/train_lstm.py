@@ -42,19 +42,26 @@ def make_data(n: int, seq_len: int, vocab: int, rng: np.random.Generator):
     return x, x[:, 0].copy()
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--device", default=None,
+                   help="cpu or cuda; None picks cuda when available, else cpu")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training set")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per optimizer step")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
+    p.add_argument("--seq-len", type=int, default=10, help="tokens per sequence")
+    p.add_argument("--vocab", type=int, default=8, help="vocabulary size (= number of classes)")
+    p.add_argument("--hidden", type=int, default=32, help="LSTM hidden size")
+    p.add_argument("--train-size", type=int, default=2048, help="training sequences")
+    p.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
+    p.add_argument("--smoke", action="store_true",
+                   help="2 steps on tiny shapes (CI; cpu and simulated cuda)")
+    return p
+
+
 def main(argv=None) -> float:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default=None)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--seq-len", type=int, default=10)
-    p.add_argument("--vocab", type=int, default=8)
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--train-size", type=int, default=2048)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--smoke", action="store_true", help="a few steps on tiny shapes (CI)")
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.smoke:
         args.epochs, args.train_size, args.batch_size = 1, 16, 8
         args.hidden, args.seq_len = 4, 4

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import _dtype
-from ._device import device
+from ._device import device, get_default_device, set_default_device
 from ._dtype import (bool_ as bool, dtype, finfo, float16, float32, float64, get_default_dtype,
                      iinfo, int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
 from .tensor import Size, Tensor
@@ -15,17 +15,38 @@ from .ops.creation import *  # noqa: F401,F403
 from .ops.convert import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
+from .ops.scan import *  # noqa: F401,F403
+from .ops.sort import *  # noqa: F401,F403
+from .ops.scatter import *  # noqa: F401,F403
+from .ops.histogram import *  # noqa: F401,F403
+from .ops.pointwise_more import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.einsum import *  # noqa: F401,F403
+from .ops.shape_more import *  # noqa: F401,F403
 from .ops.pointwise import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .ops.inplace import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
+from .ops.activation_more import (celu, celu_, hardshrink, prelu, relu_, rrelu,  # noqa: F401
+                                 rrelu_, selu, selu_, threshold, threshold_)
+from .ops.nn_layers_more import bilinear  # noqa: F401  (torch.embedding_bag differs from F.)
 from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
+from .ops.conv_transpose import *  # noqa: F401,F403
+from .ops.conv3d import *  # noqa: F401,F403
+from .ops.pixel_shuffle import *  # noqa: F401,F403
+from .ops.pool3d import max_pool3d  # noqa: F401
 from . import cuda
+from . import accelerator, backends  # noqa: E402
+from ._legacy import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)
 from . import nn, optim, utils  # noqa: E402
+from . import linalg  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._layout import layout, sparse_coo, strided  # noqa: E402,F401
+from .ops.sparse_ops import sparse_coo_tensor  # noqa: E402,F401
+from .ops.sparse_math import spmm  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
@@ -43,3 +64,8 @@ def result_type(tensor1, tensor2) -> dtype:
 
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+# Keep last: give every public function torch's axis=/keepdims=/out= keyword forms.
+from ._torch_args import adapt_namespace as _adapt_namespace  # noqa: E402
+_adapt_namespace(globals())

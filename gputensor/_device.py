@@ -49,15 +49,39 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> "device":
+        """``with gputensor.device("cuda"):`` makes factory calls without ``device=`` use it."""
+        _stack.append(_default[0])
+        _default[0] = canonical(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default[0] = _stack.pop()
+
 
 CPU = device("cpu")
 CUDA0 = device("cuda", 0)
 
 
+_default = [CPU]  # the device factory functions use when given device=None
+_stack: list = []  # defaults saved by ``with device(...)`` blocks
+
+
+def set_default_device(d) -> None:
+    """Make factory functions (zeros, tensor, rand, layers' parameters ...) place tensors on
+    ``d`` when they get no ``device=`` (``None`` restores cpu)."""
+    _default[0] = CPU if d is None else canonical(d)
+
+
+def get_default_device() -> device:
+    return _default[0]
+
+
 def canonical(d) -> device:
-    """A concrete device: "cuda" means cuda:0 (the only device gputensor drives)."""
+    """A concrete device: "cuda" means cuda:0 (the only device gputensor drives); ``None`` is
+    the default device (cpu unless ``set_default_device`` or ``with device(...)`` says so)."""
     if d is None:
-        return CPU
+        return _default[0]
     if isinstance(d, int):
         d = device("cuda", d)
     d = d if isinstance(d, device) else device(d)

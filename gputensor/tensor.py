@@ -12,11 +12,13 @@ import weakref
 import numpy as np
 
 from . import _dtype as dt
+from . import _layout
 from ._device import CPU, canonical
 from ._device import device as _device_cls
 from .autograd import backward as _run_backward
 from .autograd import function as _function
 from .autograd import grad_mode
+from ._torch_args import adapt
 from .backends import _backends, get_backend
 
 get_backend("cpu")  # always present; cuda is created on first use
@@ -46,6 +48,10 @@ class _Version:
 
     def __init__(self):
         self.value = 0
+
+
+def _false(self) -> bool:
+    return False
 
 
 class Tensor:
@@ -126,6 +132,18 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self._device.type == "cuda"
+
+    @property
+    def layout(self):
+        return _layout.strided  # SparseTensor (gputensor/_sparse.py) overrides it
+
+    is_sparse = False  # a dense (strided) tensor; SparseTensor sets True
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    is_xpu = is_mps = is_meta = property(_false)  # devices gputensor does not have
 
     @property
     def ndim(self) -> int:
@@ -417,7 +435,9 @@ class Tensor:
         cast."""
         if dtype is None:
             return f"gputensor.{'cuda.' if self.is_cuda else ''}{_LEGACY_NAMES[self.dtype.name]}"
-        return self.to(dt.to_dtype(dtype))
+        from ._legacy import tensor_type  # "torch.FloatTensor", gputensor.cuda.LongTensor, ...
+        dty, dev = tensor_type(dtype)
+        return self.to(dty) if dev is None else self.to(dev, dty)
 
     def float(self) -> "Tensor":
         return self.to(dt.float32)
@@ -493,11 +513,16 @@ def _wrap_dim(dim: int, ndim: int) -> int:
 
 
 def tensor_method(fn=None, *, name: str | None = None, names: tuple = ()):
-    """Decorator: also expose an op function as ``Tensor.<name>`` (and any extra ``names``)."""
+    """Decorator: also expose an op function as ``Tensor.<name>`` (and any extra ``names``).
+
+    The function and method returned accept torch's keyword forms (``axis=``, ``keepdims=``,
+    ``out=``; see ``_torch_args``); dunder names (``__add__`` ...) get the bare function."""
     def register(f):
-        for n in (name or f.__name__,) + tuple(names):
-            setattr(Tensor, n, f)
-        return f
+        public = name or f.__name__
+        g = adapt(f, public)
+        for n in (public,) + tuple(names):
+            setattr(Tensor, n, f if n.startswith("__") else g)
+        return g
     return register(fn) if fn is not None else register
 
 

@@ -35,7 +35,16 @@ def max_pool2d_forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tup
     far faster than an argmax over a tiny trailing axis.
     """
     out = _out_hw(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    xp = pad2d(x, padding, out, kernel, stride, dilation, value=-np.inf)
+    if x.dtype.kind in "iu":  # integers: widened to int64, padded below every input value
+        y, idx = _max_windows(x.astype(np.int64, copy=False), kernel, stride, padding, dilation,
+                              out, np.iinfo(np.int64).min)
+        return y.astype(x.dtype, copy=False), idx
+    return _max_windows(x, kernel, stride, padding, dilation, out, -np.inf)
+
+
+def _max_windows(x, kernel, stride, padding, dilation, out, fill) -> tuple:
+    """Max and argmax over the windows of ``x`` padded with ``fill`` (which never wins)."""
+    xp = pad2d(x, padding, out, kernel, stride, dilation, value=fill)
     win = windows(xp, kernel, out, stride, dilation, layout="kernel_last")
     y = win[..., 0, 0].copy()
     local = np.zeros(y.shape, dtype=np.int64)

@@ -66,7 +66,7 @@ def _make_max_forward(acc):
         nc, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _, _ = geo
         for t in range(cuda.grid(1), nc * oh * ow, cuda.gridsize(1)):
             p, oy, ox = _out_pos(t, oh, ow)
-            best = acc(-math.inf)
+            best = acc(0)  # replaced by the first in-bounds tap (pick < 0); works for ints
             pick = -1
             for i in range(kh):
                 hh = oy * sh - ph + i * dh
@@ -220,6 +220,11 @@ _SPECS = {
 }
 _KERNELS = {(name, acc): spec[0](acc) for name, spec in _SPECS.items()
             for acc in (nt.float32, nt.float64)}
+# integer max pooling (torch's CPU max_pool2d takes ints): compares in int64, so the one extra
+# kernel serves every integer dtype; gradients never reach it (integer tensors need none)
+_KERNELS["max_pool2d_forward", nt.int64] = _make_max_forward(nt.int64)
+_INT_KERNELS = ("max_pool2d_forward",)
+_INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8")
 
 
 def _signature(name: str, t: str) -> str:
@@ -231,7 +236,8 @@ def _signature(name: str, t: str) -> str:
 PTX_SIGNATURES = [
     (_KERNELS[name, _ACC[np.dtype(t)]], _signature(name, t), f"{name}_{t}", THREADS)
     for name in _SPECS for t in ("float16", "float32", "float64")
-]
+] + [(_KERNELS[name, nt.int64], _signature(name, t), f"{name}_{t}", THREADS)
+     for name in _INT_KERNELS for t in _INT_DTYPES]
 
 
 def _run(name: str, n_threads: int, arrays: tuple, geo: tuple) -> None:
@@ -239,9 +245,13 @@ def _run(name: str, n_threads: int, arrays: tuple, geo: tuple) -> None:
     if n_threads == 0:
         return
     dtype = np.dtype(arrays[0].dtype)
-    if dtype not in _ACC:
+    if dtype.kind in "iu" and name in _INT_KERNELS:
+        acc = nt.int64
+    elif dtype in _ACC:
+        acc = _ACC[dtype]
+    else:
         raise TypeError(f"{name} kernel: supports float16, float32 and float64, got {dtype}")
-    kernel = _KERNELS[name, _ACC[dtype]]
+    kernel = _KERNELS[name, acc]
     flat, stream = kernel_args(*(a.reshape(-1) for a in arrays))
     blocks = min(cdiv(n_threads, THREADS), _MAX_BLOCKS)
     kernel[blocks, THREADS, stream](*flat, tuple(int(v) for v in geo))

@@ -88,7 +88,8 @@ def test_pool_double_backward(rng):
     (lambda x: F.avg_pool2d(x, 2, divisor_override=0), "divisor must be not zero"),
     (lambda x: F.max_pool2d(x[0, 0], 2), r"3D or 4D .* input of size \[7, 7\]"),
     (lambda x: F.adaptive_avg_pool2d(x, 0), "output_size must be positive"),
-    (lambda x: F.max_pool2d(x.long(), 2), "not implemented for 'int64'"),
+    (lambda x: F.max_pool2d(x.bool(), 2), "not implemented for 'bool'"),  # ints work, as torch
+    (lambda x: F.adaptive_max_pool2d(x.long(), 2), "not implemented for 'int64'"),
 ])
 def test_pool_errors(call, match):
     with pytest.raises(RuntimeError, match=match):

@@ -246,6 +246,10 @@ def _accumulate(t, g, create_graph: bool, owned: set) -> None:
     later gradients are added in place, as torch does.
     """
     old = t._grad
+    if g.is_sparse or (old is not None and old.is_sparse):  # sparse grads: never in place
+        g = g if old is None else old + g
+        t._grad = g if create_graph else g.detach()
+        return
     if create_graph:
         t._grad = g if old is None else old + g
         return

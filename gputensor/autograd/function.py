@@ -181,6 +181,9 @@ class Function:
         _state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
+        except ValueError as e:  # NumPy/CuPy broadcast failures -> torch's RuntimeError
+            from .._errors import translate
+            raise translate(e, args) from None
         finally:
             _state.enabled = prev
         if needs:

@@ -42,3 +42,12 @@ def cuda_available() -> bool:
 
 def initialized() -> list[Backend]:
     return list(_backends.values())
+
+
+def __getattr__(name: str):
+    """``gputensor.backends.cudnn`` / ``.mps`` / ``.cuda`` as attributes, as in torch (imported
+    on first access, so ``import gputensor`` stays light)."""
+    if name in ("cudnn", "mps", "cuda"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

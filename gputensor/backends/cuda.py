@@ -21,6 +21,24 @@ CUDA_KERNELS = {
 CUDA_KERNELS.update(window_table_entries("cuda"))  # conv and pooling
 
 
+class _MatmulFlags:
+    """``gputensor.backends.cuda.matmul``: torch's switches, recorded. The hand-written matmul
+    kernel always accumulates in full float32, so no TF32 or reduced-precision path exists and
+    these flags change no result (they are kept so programs that set them run)."""
+
+    allow_tf32: bool = False
+    allow_fp16_reduced_precision_reduction: bool = True
+    allow_bf16_reduced_precision_reduction: bool = True
+
+
+matmul = _MatmulFlags()
+
+
+def is_built() -> bool:
+    """Whether this install can drive a GPU (CuPy importable; the simulator needs nothing)."""
+    return simulator_enabled() or _probe_cupy() is not None
+
+
 def simulator_enabled() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
 

@@ -92,6 +92,19 @@ def empty_cache() -> None:
         b.xp.get_default_memory_pool().free_all_blocks()
 
 
+def _legacy_types() -> dict:
+    from .._legacy import CUDA_TYPES
+    return CUDA_TYPES
+
+
+def __getattr__(name: str):
+    """``gputensor.cuda.FloatTensor`` etc.: legacy constructors of cuda tensors."""
+    types = _legacy_types()
+    if name in types:
+        return types[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _require():
     if not is_available():
         raise RuntimeError("CUDA is not available: no GPU visible to CuPy, and "

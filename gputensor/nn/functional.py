@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from ..ops.activation import *
+from ..ops.activation_more import *
+from ..ops.nn_layers_more import *
 from ..ops.attention import *
 from ..ops.conv import *
 from ..ops.loss import *
 from ..ops.pointwise import *  # relu, sigmoid, tanh ...
 from ..ops.pool import *
+from ..ops.conv_transpose import *  # noqa: F401,F403
+from ..ops.conv3d import *  # noqa: F401,F403
+from ..ops.pool3d import *  # noqa: F401,F403
+from ..ops.interpolate import *  # noqa: F401,F403
+from ..ops.pixel_shuffle import *  # noqa: F401,F403
+from ..ops.unpool import *  # noqa: F401,F403
 
 # isort: split
 from ..ops.nn_functional import *  # last: its relu takes ``inplace``, as F.relu does

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from . import pointwise as pw
@@ -18,11 +19,12 @@ from ._util import wrap
 
 
 def _require_float(x: Tensor, op: str) -> None:
+    """torch raises NotImplementedError (a RuntimeError) for non-float inputs to these ops."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
     if not x.is_floating_point():
-        raise RuntimeError(f'"{op}" not implemented for \'{x.dtype.name}\' (expected a floating '
-                           'point input)')
+        raise NotImplementedError(f'"{op}" not implemented for \'{x.dtype.name}\' (expected a '
+                                  'floating point input)')
 
 
 def _const(array, like: Tensor) -> Tensor:
@@ -31,7 +33,73 @@ def _const(array, like: Tensor) -> Tensor:
 
 
 def _maybe_inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    """Write ``result`` into ``input`` when ``inplace``. Only for results whose graph saved no
+    reference to ``input``'s storage (else use :func:`_smooth` or :func:`_piecewise`)."""
     return input._assign(result) if inplace else result
+
+
+def _records(x: Tensor) -> bool:
+    return grad_mode.is_grad_enabled() and x.requires_grad
+
+
+class _Affine(Function):
+    """``x * scale (+ shift)`` with constant ``scale``/``shift``: the masks of a piecewise-linear
+    activation. Backward needs only ``scale``, never ``x``, so the in-place forms may overwrite
+    ``x`` (as torch's relu_/leaky_relu_/hardtanh_ backward needs no old input)."""
+
+    @staticmethod
+    def forward(ctx, x, scale, shift):
+        ctx.scale = scale
+        a = x._data * scale._data
+        if shift is not None:
+            a = a + shift._data
+        return wrap(a.astype(x._data.dtype, copy=False), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.scale, None, None
+
+
+class _NoInplaceBackward(Function):
+    """Identity whose backward raises: torch's in-place leaky_relu_/elu_ with a negative slope
+    cannot recover the input from the result, so their backward fails (with torch's message)."""
+
+    @staticmethod
+    def forward(ctx, x, message):
+        ctx.message = message
+        return wrap(x._data, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(ctx.message)
+
+
+def _neg_slope_message(op: str) -> str:
+    return (f"In-place {op} backward calculation is triggered with a negative slope which is not "
+            "supported. This is caused by calling in-place forward function with a negative "
+            "slope, please call out-of-place version instead.")
+
+
+def _piecewise(input: Tensor, scale, shift, inplace: bool) -> Tensor:
+    """``input * scale + shift`` for constant arrays (a piecewise-linear activation), written
+    into ``input`` when ``inplace``."""
+    out = _Affine.apply(input, _const(scale, input),
+                        None if shift is None else _const(shift, input))
+    return input._assign(out) if inplace else out
+
+
+def _smooth(input: Tensor, fn, inplace: bool, neg_slope_op: str | None = None) -> Tensor:
+    """``fn(input)``, written into ``input`` when ``inplace``. The graph is built on a copy of
+    the old value when it records, since ``fn``'s backward needs that value after the write
+    (the copy is what torch's saved original would be)."""
+    if not inplace:
+        return fn(input)
+    input._check_inplace()
+    src = input.clone() if _records(input) else input
+    out = fn(src)
+    if neg_slope_op is not None and out.requires_grad:
+        out = _NoInplaceBackward.apply(out, _neg_slope_message(neg_slope_op))
+    return input._assign(out)
 
 
 # -- softmax family ---------------------------------------------------------------------------
@@ -117,10 +185,18 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 # -- piecewise-linear -------------------------------------------------------------------------
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """Slope 1 for x > 0, ``negative_slope`` otherwise (the gradient at 0 is the slope)."""
     _require_float(input, "leaky_relu")
+    if inplace:
+        input._check_inplace()
     xp = input._backend.xp
-    slope = _const(xp.where(input._data > 0, 1.0, negative_slope), input)
-    return _maybe_inplace(input, input * slope, inplace)
+    out = _Affine.apply(input, _const(xp.where(input._data > 0, 1.0, negative_slope), input),
+                        None)
+    if inplace and negative_slope < 0 and out.requires_grad:
+        out = _NoInplaceBackward.apply(out, _neg_slope_message("leakyReLu") + (
+            " File an issue at https://github.com/pytorch/pytorch if you do require supporting "
+            "in-place leakRelu backward calculation with negative slope"))
+    return input._assign(out) if inplace else out
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
@@ -128,13 +204,11 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     """Clamp to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere (as torch)."""
     _require_float(input, "hardtanh")
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
-                         f"({max_val})")
+        raise ValueError("min_val cannot be greater than max_val")
     xp, a = input._backend.xp, input._data
-    inside = _const((a > min_val) & (a < max_val), input)
-    edge = _const(xp.where(a <= min_val, min_val, 0.0) + xp.where(a >= max_val, max_val, 0.0),
-                  input)
-    return _maybe_inplace(input, input * inside + edge, inplace)
+    inside = (a > min_val) & (a < max_val)
+    edge = xp.where(a <= min_val, min_val, 0.0) + xp.where(a >= max_val, max_val, 0.0)
+    return _piecewise(input, inside, edge, inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -143,13 +217,19 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 # -- smooth -----------------------------------------------------------------------------------
 
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    _require_float(input, "elu")
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    """torch's elu family: ``scale * (x if x > 0 else alpha * expm1(x * input_scale))``."""
     pos = _const(input._backend.xp.greater(input._data, 0), input)
     neg = 1 - pos
     # the negative branch sees only non-positive inputs, so expm1 cannot overflow
-    out = input * pos + pw.expm1(input * neg) * (alpha * neg)
-    return _maybe_inplace(input, out, inplace)
+    out = input * pos + pw.expm1(input * (neg * input_scale)) * (alpha * neg)
+    return out * scale if scale != 1.0 else out
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _require_float(input, "elu")
+    return _smooth(input, lambda x: _elu(x, alpha, 1.0, 1.0), inplace,
+                   "elu" if alpha < 0 else None)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -176,12 +256,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float(input, "silu")
-    return _maybe_inplace(input, input * pw.sigmoid(input), inplace)
+    return _smooth(input, lambda x: x * pw.sigmoid(x), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float(input, "mish")
-    return _maybe_inplace(input, input * pw.tanh(softplus(input)), inplace)
+    return _smooth(input, lambda x: x * pw.tanh(softplus(x)), inplace)
 
 
 __all__ = [

@@ -81,6 +81,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                f"are not a multiple of {key.shape[-3]} key/value heads")
         n = query.shape[-3] // key.shape[-3]
         key, value = _repeat_heads(key, n), _repeat_heads(value, n)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
     L, S = query.shape[-2], key.shape[-2]
     mask = additive_mask(attn_mask, query.dtype, "attn_mask", disallow_true=False)
     if is_causal:

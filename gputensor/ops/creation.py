@@ -11,7 +11,15 @@ from ..backends.base import HOST_RANDOM
 from ..tensor import Tensor, tensor_method
 
 
-def _size(size) -> tuple:
+def _size(size, kw=None, name: str = "zeros") -> tuple:
+    """The shape from ``*size`` positional ints / one sequence, or from the ``size=`` keyword."""
+    if kw is not None:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        if not isinstance(kw, (tuple, list)):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                            f"{type(kw).__name__}")
+        size = (kw,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     out = tuple(int(s) for s in size)
@@ -94,25 +102,27 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(ndarray, canonical("cpu"))
 
 
-def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
+def _filled(fill, size, dtype, device, requires_grad, default=None, kw=None,
+            name="zeros") -> Tensor:
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else (default or dt.get_default_dtype())
     xp = get_backend(dev.type).xp
-    return _finish(xp.full(_size(size), fill, dtype=d.np), dev, requires_grad)
+    return _finish(xp.full(_size(size, kw, name), fill, dtype=d.np), dev, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+def zeros(*args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    return _filled(0, args, dtype, device, requires_grad, kw=size)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(1, size, dtype, device, requires_grad)
+def ones(*args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, args, dtype, device, requires_grad, kw=size, name="ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False,
-          memory_format=None) -> Tensor:
+def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None) -> Tensor:
     """Zero-filled here (torch leaves it uninitialized; zeros are one valid choice)."""
-    return _filled(0, size, dtype, device, requires_grad)
+    return _filled(0, args, dtype, device, requires_grad, kw=size, name="empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -196,6 +206,8 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    if d is dt.bool_:
+        raise NotImplementedError(f'"linspace_{dev.type}" not implemented for \'Bool\'')
     arr = np.linspace(float(start), float(end), int(steps)).astype(d.np)
     if dev.type != "cpu":
         arr = get_backend(dev.type).from_numpy(arr)
@@ -230,26 +242,34 @@ def _float_dtype(dtype) -> dt.dtype:
     return d
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*args, size=None, generator=None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     dev, d = canonical(device), _float_dtype(dtype)
-    arr = _draw(dev, generator, "uniform", 0.0, 1.0, _size(size), d.np)
+    arr = _draw(dev, generator, "uniform", 0.0, 1.0, _size(args, size, "rand"), d.np)
     return _finish(arr, dev, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*args, size=None, generator=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
     dev, d = canonical(device), _float_dtype(dtype)
-    arr = _draw(dev, generator, "normal", 0.0, 1.0, _size(size), d.np)
+    arr = _draw(dev, generator, "normal", 0.0, 1.0, _size(args, size, "randn"), d.np)
     return _finish(arr, dev, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+def randint(low=None, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
-    if size is None:  # randint(high, size)
+    """``randint(high, size)``, ``randint(low, high, size)`` (any of them by keyword)."""
+    if size is None and high is not None and low is not None:  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
         low, high = 0, low
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
+    elif low is None:  # randint(high=..., size=...)
+        low = 0
+    if size is None or high is None:
+        raise TypeError("randint() missing required arguments 'high' and 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
@@ -297,9 +317,21 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return _finish(arr, dev, requires_grad)
 
 
+@tensor_method
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
-    probs = input if p is None else full_like(input, p)
-    u = rand_like(probs, dtype=probs.dtype if probs.dtype.is_floating_point else None)
+    """1 with probability ``input`` (or the number ``p``), else 0, in ``input``'s dtype."""
+    if not input.is_floating_point():
+        from .linalg import scalar_name
+        raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
+                                  f"'{scalar_name(input)}'")
+    if p is not None and not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    probs = input.detach() if p is None else full_like(input, p)
+    if p is None and bool(((probs < 0) | (probs > 1)).any()):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could "
+                           "this error message be improved?  If so, please report an enhancement "
+                           "request to PyTorch.)")
+    u = rand(*probs.shape, generator=generator, dtype=probs.dtype, device=probs.device)
     return (u < probs).to(input.dtype)
 
 

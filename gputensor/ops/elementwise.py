@@ -94,7 +94,7 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = _apply("power", a, b)
+        out = _int_power(a, b) if _negative_int_exponent(b) else _apply("power", a, b)
         _save_operands(ctx, a, b, out if isinstance(b, Tensor) else None)  # out: exponent grad
         return out
 
@@ -111,11 +111,27 @@ class Pow(Function):
             else:
                 ga = g * (b * a ** (b - 1)) if b != 0 else g * 0
         if n[1]:
-            # d/db a**b = a**b * log(a), defined as 0 where a == 0 (as torch does); log(1)
-            # stands in there so that no inf enters the graph (double backward stays finite)
+            # d/db a**b = a**b * log(a): 0 where a == 0 and b >= 0, -inf where a == 0 and
+            # b < 0 (as torch); log(1) stands in at a == 0 so no inf enters log's graph
             a = a if isinstance(a, Tensor) else full_like(b, a)
-            gb = unbroadcast(g * out * log(where(a == 0, 1.0, a)), _shape(b))
+            log_a = where((a == 0) & (b < 0), float("-inf"), log(where(a == 0, 1.0, a)))
+            gb = unbroadcast(g * out * log_a, _shape(b))
         return ga, gb
+
+
+def _negative_int_exponent(b) -> bool:
+    """NumPy refuses integer arrays to negative integer powers; torch computes them."""
+    return isinstance(b, Tensor) and b._data.dtype.kind in "iu" and bool((b._data < 0).any())
+
+
+def _int_power(a, b) -> Tensor:
+    """Integer ``a ** b`` where some ``b < 0``: 1 for base 1, +-1 for base -1, else 0 (torch)."""
+    t = a if isinstance(a, Tensor) else b
+    xp, x, y = t._backend.xp, data(a), b._data
+    pos = xp.power(x, xp.where(y < 0, 0, y))
+    odd = xp.where(y % 2 == 0, 1, -1).astype(y.dtype)
+    neg = xp.where(x == 1, 1, xp.where(x == -1, odd, 0)).astype(y.dtype)
+    return wrap(xp.asarray(xp.where(y < 0, neg, pos)), t)
 
 
 class RoundedDiv(Function):
@@ -239,8 +255,8 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         return Div.apply(*promote(input, other, floating=True))
     if rounding_mode in ("floor", "trunc"):
         return RoundedDiv.apply(*promote(input, other), rounding_mode)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                     f"found {rounding_mode!r}")
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                       f"found '{rounding_mode}'")
 
 
 divide = true_divide = div
@@ -256,6 +272,9 @@ negative = neg
 
 @tensor_method(names=("__pow__",))
 def pow(input, exponent) -> Tensor:
+    if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 and \
+            isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return Pow.apply(*promote(input, exponent))
 
 

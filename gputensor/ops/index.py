@@ -179,6 +179,28 @@ def _as_int(v):
     return None if v is None else v.__index__()
 
 
+_SEQ_WARNING = ("Using a non-tuple sequence for multidimensional indexing is deprecated and will "
+                "be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 "
+                "this will be interpreted as tensor index, x[torch.tensor(seq)], which will "
+                "result either in an error or a different result")
+
+
+def _sequence_as_tuple(key) -> bool:
+    """torch's (NumPy's old) rule: a short non-tuple sequence holding a tensor, sequence, slice,
+    None or Ellipsis is a tuple of indices (with a deprecation warning); else one index."""
+    if isinstance(key, (Tensor, np.ndarray, str, bytes)) or not isinstance(key, (list, range)):
+        return False
+    if len(key) >= 32:
+        return False
+    for k in key:
+        if isinstance(k, (Tensor, list, tuple, range, slice, np.ndarray)) or k is None \
+                or k is Ellipsis:
+            import warnings
+            warnings.warn(_SEQ_WARNING, UserWarning, stacklevel=4)
+            return True
+    return False
+
+
 def normalize_key(x: Tensor, key) -> tuple:
     """Validate a ``__getitem__`` key against ``x`` and convert it for the backend.
 
@@ -186,7 +208,7 @@ def normalize_key(x: Tensor, key) -> tuple:
     must match the dims they cover; a trailing Ellipsis keeps integer results as 0-d arrays.
     """
     if not isinstance(key, tuple):
-        key = (key,)
+        key = tuple(key) if _sequence_as_tuple(key) else (key,)
     items, consumed = [], 0
     for k in key:
         if k is None or k is Ellipsis:
@@ -203,7 +225,7 @@ def normalize_key(x: Tensor, key) -> tuple:
         elif isinstance(k, (int, np.integer)):
             k = int(k)
             consumed += 1
-        elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
+        elif isinstance(k, (Tensor, list, tuple, np.ndarray, range)):
             k = _index_array(k, x)
             consumed += k.ndim if k.dtype == np.bool_ else 1
         elif hasattr(k, "__index__"):
@@ -379,11 +401,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     if src is None and value is None:
         raise TypeError("scatter(): expected a src tensor or a value")
     src = value if src is None else src
-    if reduce == "add" and isinstance(src, Tensor):
-        return scatter_add(input, dim, index, src)
     if reduce is not None:
-        raise NotImplementedError(f"scatter(): reduce={reduce!r} is not supported (use "
-                                  f"reduce=None or 'add' with a src tensor, or scatter_reduce)")
+        from .scatter import scatter_with_reduce
+        return scatter_with_reduce(input, dim, index, src, reduce)
     x = _flat(input)
     index = _flat(index)
     key = _along(x, _wrap_dim(dim, x._data.ndim), index, "scatter")

@@ -13,8 +13,8 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import pointwise as pw
 from ._util import wrap
-from .activation import _const, _maybe_inplace, _require_float
-from .index import _add_at
+from .activation import _const, _maybe_inplace, _piecewise, _require_float
+from .padding import pad  # noqa: F401  (F.pad lives in ops/padding.py)
 
 # -- linear -----------------------------------------------------------------------------------
 
@@ -43,12 +43,14 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(input: Tensor, p: float, shape: tuple) -> Tensor:
-    """Keep with probability 1-p, scaled by 1/(1-p) (all zeros when p == 1)."""
+def _dropout_mask(input: Tensor, p: float, shape: tuple):
+    """Keep with probability 1-p, scaled by 1/(1-p) (all zeros when p == 1), broadcast to the
+    input's shape (a constant array: the in-place form must not save the input)."""
     be = input._backend
     keep = be.uniform(0.0, 1.0, shape, np.float64) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return _const(keep * scale, input)
+    mask = (keep * scale).astype(input._data.dtype)
+    return be.xp.broadcast_to(mask, input._data.shape)
 
 
 def _apply_dropout(input: Tensor, p: float, training: bool, inplace: bool,
@@ -57,7 +59,7 @@ def _apply_dropout(input: Tensor, p: float, training: bool, inplace: bool,
     if not training or p == 0.0:
         return input
     _require_float(input, "dropout")
-    return _maybe_inplace(input, input * _dropout_mask(input, p, shape), inplace)
+    return _piecewise(input, _dropout_mask(input, p, shape), None, inplace)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -69,8 +71,11 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool,
                      dims: int, op: str) -> Tensor:
     """Zero whole channels: dim 1 of an (N, C, *spatial) input, dim 0 of an unbatched one."""
     if input.ndim not in (dims + 1, dims + 2):
-        raise RuntimeError(f"{op}: expected {dims + 1}D (unbatched) or {dims + 2}D (batched) "
-                           f"input, but got input of size: {list(input.shape)}")
+        raise RuntimeError(f"{op}: Expected {dims + 1}D or {dims + 2}D input, but received a "
+                           f"{input.ndim}D input. Note that {op} exists to provide channel-wise "
+                           f"dropout on inputs with {dims} spatial dimension, a channel "
+                           f"dimension, and an optional batch dimension (i.e. {dims + 1}D or "
+                           f"{dims + 2}D inputs).")
     lead = input.ndim - dims
     shape = tuple(input.shape[:lead]) + (1,) * dims
     return _apply_dropout(input, p, training, inplace, shape)
@@ -81,16 +86,43 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
     return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
 
 
+def _warn_dims(op: str, ndim: int, spatial: int) -> None:
+    import warnings
+    warnings.warn(f"{op}: Received a {ndim}-D input to {op}, which is deprecated and will result "
+                  f"in an error in a future release. To retain the behavior and silence this "
+                  f"warning, please use dropout instead. Note that {op} exists to provide "
+                  f"channel-wise dropout on inputs with {spatial} spatial dimensions, a channel "
+                  f"dimension, and an optional batch dimension (i.e. {spatial + 1}D or "
+                  f"{spatial + 2}D inputs).", UserWarning, stacklevel=3)
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    if input.ndim == 3:  # torch treats a 3D input to dropout2d as batched 1D (N, C, L)
-        return _apply_dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
-    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+    """Channel dropout over dim 1 (torch's rules: other ranks warn; 3-D is taken as (N, C, L))."""
+    if input.ndim not in (3, 4):
+        _warn_dims("dropout2d", input.ndim, 2)
+    if input.ndim == 3:
+        import warnings
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, H, "
+                      "W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", UserWarning, stacklevel=2)
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _apply_dropout(input, p, training, inplace, shape)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
+    """Channel dropout; inputs that are not 5-D are unbatched (and warn unless 4-D), as torch."""
+    if input.ndim not in (4, 5):
+        _warn_dims("dropout3d", input.ndim, 3)
+    lead = (1,) if input.ndim == 5 else ()
+    shape = tuple(input.shape[:len(lead) + 1]) + (1,) * (input.ndim - len(lead) - 1)
+    return _apply_dropout(input, p, training, inplace, shape)
 
 
 # -- embedding / one_hot ----------------------------------------------------------------------
@@ -162,116 +194,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     elif a.size and int(a.max()) >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     return wrap((a[..., None] == xp.arange(num_classes)).astype(np.int64), tensor)
-
-
-# -- pad --------------------------------------------------------------------------------------
-
-class ConstantPad(Function):
-    """Pad (or crop, for negative amounts) with a constant; the backward is the inverse crop."""
-
-    @staticmethod
-    def forward(ctx, x, pads, value):
-        ctx.pads = pads
-        xp, a = x._backend.xp, x._data
-        shape = tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, pads))
-        if any(s < 0 for s in shape):
-            raise RuntimeError(f"pad: the padded size would be negative: input "
-                               f"{tuple(a.shape)}, output {shape}")
-        out = xp.full(shape, value, dtype=a.dtype)
-        src = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(a.shape, pads))
-        dst = tuple(slice(max(lo, 0), max(lo, 0) + max(s - max(-lo, 0) - max(-hi, 0), 0))
-                    for s, (lo, hi) in zip(a.shape, pads))
-        out[dst] = a[src]
-        return wrap(out, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return ConstantPad.apply(g, tuple((-lo, -hi) for lo, hi in ctx.pads), 0), None, None
-
-
-class IndexPad(Function):
-    """Pad by gathering along each padded dim (reflect / replicate / circular)."""
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.index, ctx.in_shape = index, x._data.shape
-        a = x._data
-        for d, idx in index:
-            a = x._backend.xp.take(a, idx, axis=d)
-        return wrap(a, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return IndexPadBackward.apply(g, ctx.index, ctx.in_shape), None
-
-
-class IndexPadBackward(Function):
-    """Scatter-add a padded gradient back onto the input (adjoint of IndexPad)."""
-
-    @staticmethod
-    def forward(ctx, g, index, in_shape):
-        ctx.index = index
-        xp, a = g._backend.xp, g._data
-        for d, idx in reversed(index):
-            shape = list(a.shape)
-            shape[d] = in_shape[d]
-            out = xp.zeros(shape, dtype=a.dtype)
-            key = (slice(None),) * d + (idx,)
-            _add_at(xp, out, key, a)
-            a = out
-        return wrap(a, g)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return IndexPad.apply(gg, ctx.index), None, None
-
-
-def _pad_index(xp, n: int, lo: int, hi: int, mode: str):
-    pos = np.arange(-lo, n + hi)
-    if mode == "reflect":
-        if lo >= n or hi >= n:
-            raise RuntimeError(f"pad: padding size ({lo}, {hi}) should be less than the "
-                               f"corresponding input dimension ({n}) in reflect mode")
-        period = 2 * (n - 1)
-        pos = np.abs(pos) % period if period else np.zeros_like(pos)
-        pos = np.where(pos >= n, period - pos, pos)
-    elif mode == "replicate":
-        pos = np.clip(pos, 0, n - 1)
-    else:  # circular
-        if lo > n or hi > n:
-            raise RuntimeError(f"pad: padding ({lo}, {hi}) should be at most the input "
-                               f"dimension ({n}) in circular mode")
-        pos = pos % n
-    return xp.asarray(pos)
-
-
-def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
-    """torch's ``F.pad``: ``pad`` lists (left, right) amounts starting from the last dim."""
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"Padding length must be divisible by 2 and at most twice the number "
-                           f"of dimensions of the input (got {len(pad)} for input of shape "
-                           f"{tuple(input.shape)})")
-    k = len(pad) // 2
-    pairs = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in
-                                           reversed(range(k))]
-    if mode == "constant":
-        return ConstantPad.apply(input, tuple(pairs), 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"pad: unsupported mode {mode!r} (use constant, reflect, "
-                                  "replicate or circular)")
-    if value is not None and value != 0:
-        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    if k > input.ndim - 1:
-        raise RuntimeError(f"pad: {mode} padding of {k} dims needs an input with a batch or "
-                           f"channel dim, got shape {tuple(input.shape)}")
-    if any(p < 0 for p in pad) and mode != "circular":
-        raise RuntimeError(f"pad: negative padding {pad} is only supported in constant and "
-                           "circular modes")
-    xp = input._backend.xp
-    index = tuple((d, _pad_index(xp, input.shape[d], lo, hi, mode))
-                  for d, (lo, hi) in enumerate(pairs) if lo or hi)
-    return IndexPad.apply(input, index) if index else input
 
 
 # -- normalization ----------------------------------------------------------------------------

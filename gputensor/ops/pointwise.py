@@ -11,6 +11,7 @@ import math
 
 from .. import _dtype as dt
 from ..autograd.function import Function
+from .._errors import check_broadcast
 from ..tensor import Tensor, tensor_method
 from ._util import data, promote, unbroadcast, wrap
 from .elementwise import _float, _shape
@@ -195,6 +196,8 @@ def _arrays(a, b, name: str, cast: bool = True):
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
         raise TypeError(f"{name}(): expected at least one Tensor argument")
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.shape != b._data.shape:
+        check_broadcast(a._data.shape, b._data.shape)  # torch's RuntimeError, not NumPy's
     if not cast:
         return like, data(a), data(b)
     rt = dt.result_type(a, b).np

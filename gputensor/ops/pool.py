@@ -63,13 +63,15 @@ class ArgmaxScatter(Function):
 
 # -- argument checks ---------------------------------------------------------------------------
 
-def _batched(input: Tensor, op: str) -> tuple:
-    """``input`` as (N, C, H, W) and whether it was unbatched (C, H, W)."""
+def _batched(input: Tensor, op: str, integers: bool = False) -> tuple:
+    """``input`` as (N, C, H, W) and whether it was unbatched (C, H, W). ``integers``: the op
+    also takes integer (not bool) tensors, as torch's CPU max_pool2d does."""
     if input.ndim not in (3, 4) or any(s == 0 for s in input.shape[-2:]):
         raise RuntimeError(f"{op}: non-empty 3D or 4D (batch mode) tensor expected for input, "
                            f"but got input of size {list(input.shape)}")
-    if not input.is_floating_point():
-        raise RuntimeError(f"\"{op}\" not implemented for '{input.dtype.name}'")
+    kind = input._data.dtype.kind
+    if not (kind == "f" or (integers and kind in "iu")):
+        raise NotImplementedError(f"\"{op}\" not implemented for '{input.dtype.name}'")
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
@@ -114,8 +116,10 @@ def _unbatch(outs, unbatched: bool):
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
-    """Max over sliding windows; with ``return_indices`` also the flat H*W argmax indices."""
-    x, unbatched = _batched(input, "max_pool2d")
+    """Max over sliding windows; with ``return_indices`` also the flat H*W argmax indices.
+    Integer inputs work too (they never require grad); adaptive max pooling, like torch's, is
+    float only."""
+    x, unbatched = _batched(input, "max_pool2d", integers=True)
     k, s, p, d = _window_args("max_pool2d", kernel_size, stride, padding, dilation)
     _out_size(x, k, s, p, d, ceil_mode, "max_pool2d")
     x_shape, args = tuple(x.shape), (k, s, p, d, bool(ceil_mode))

@@ -11,6 +11,8 @@ import math
 import types
 from collections import namedtuple
 
+import numpy as np
+
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
@@ -181,64 +183,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return Prod.apply(input, _dims(input, dim), keepdim, _int_accumulator(input, dtype))
 
 
-def _reverse_cumsum(g: Tensor, d: int) -> Tensor:
-    """out_i = sum_{k >= i} g_k along ``d`` (differentiable)."""
-    return g.sum(d, keepdim=True) - g.cumsum(d) + g
-
-
-class Cumsum(Function):
-    @staticmethod
-    def forward(ctx, x, d, np_dtype):
-        ctx.d = d
-        return wrap(x._backend.xp.cumsum(x._data, axis=d, dtype=np_dtype), x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _reverse_cumsum(g, ctx.d), None, None
-
-
-class Cumprod(Function):
-    @staticmethod
-    def forward(ctx, x, d, np_dtype):
-        out = wrap(x._backend.xp.cumprod(x._data, axis=d, dtype=np_dtype), x)
-        ctx.d = d
-        if ctx.needs_input_grad[0]:
-            ctx.has_zero = bool((x._data == 0).any())
-            ctx.save_for_backward(x, None if ctx.has_zero else out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        d = ctx.d
-        if not ctx.has_zero:
-            return _reverse_cumsum(g * out, d) / x, None, None
-        # c[..., i, k] = prod_{j <= k, j != i} x_j; grad_i = sum_{k >= i} g_k c[i, k]
-        from .pointwise import where
-        xl, gl = x.transpose(d, -1), g.transpose(d, -1)
-        n = xl.shape[-1]
-        c = _others_replaced(xl).cumprod(-1)
-        xp = x._backend.xp
-        upper = wrap(xp.triu(xp.ones((n, n), dtype=bool)), x)  # k >= i
-        picked = where(upper, c * gl.reshape(tuple(gl.shape[:-1]) + (1, n)), 0.0)
-        return picked.sum(-1).transpose(d, -1), None, None
-
-
-def _cumulative(fn_cls, input: Tensor, dim: int, dtype) -> Tensor:
-    d = _wrap_dim(dim, input._data.ndim)
-    if input._data.ndim == 0:
-        return fn_cls.apply(input.reshape(1), 0, _int_accumulator(input, dtype)).reshape(())
-    return fn_cls.apply(input, d, _int_accumulator(input, dtype))
-
-
-@tensor_method
-def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    return _cumulative(Cumsum, input, dim, dtype)
-
-
-@tensor_method
-def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    return _cumulative(Cumprod, input, dim, dtype)
+# cumsum / cumprod live in ops/scan.py with the other scans.
 
 
 # -- selecting reductions -------------------------------------------------------------------------
@@ -260,12 +205,15 @@ class Select(Function):
         return _expand_back(g, shape, dims, keepdim) * wrap(ctx.weights, g), None, None, None, None
 
 
-def _tie_weights(xp, x, values_kept, dims):
-    """Split evenly among the elements equal to the result (NaN matches NaN)."""
+def _tie_weights(xp, x, values_kept, dims, nan_matches: bool = True):
+    """Split evenly among the elements equal to the result. NaN matches NaN for max/min/median
+    (torch's evenly_distribute_backward); amax/amin compare with ``==`` only, so a NaN result
+    gives 0/0 = NaN gradients across its slice, as torch's amax backward does."""
     def weights():
         hit = (x == values_kept) | (xp.isnan(x) & xp.isnan(values_kept)) \
-            if x.dtype.kind == "f" else x == values_kept
-        return hit / hit.sum(axis=dims, keepdims=True)
+            if x.dtype.kind == "f" and nan_matches else x == values_kept
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return hit / hit.sum(axis=dims, keepdims=True)
     return weights
 
 
@@ -283,7 +231,8 @@ def _extreme_all(input: Tensor, dims: tuple, keepdim: bool, ufunc: str, name: st
     xp = input._backend.xp
     kept = getattr(xp, ufunc)(input._data, axis=dims, keepdims=True)
     values = kept if keepdim else kept.reshape(_out_shape(input._data.shape, dims, False))
-    return Select.apply(input, values, _tie_weights(xp, input._data, kept, dims), dims, keepdim)
+    weights = _tie_weights(xp, input._data, kept, dims, nan_matches=name in ("max", "min"))
+    return Select.apply(input, values, weights, dims, keepdim)
 
 
 def _arg_along(input: Tensor, d: int, arg_fn):
@@ -542,6 +491,6 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return wrap(xp.asarray(out, dtype=dt.int64.np), input)
 
 
-__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "cumsum", "cumprod", "max", "min",
+__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "max", "min",
            "amax", "amin", "median", "argmax", "argmin", "var", "std", "var_mean", "std_mean",
            "logsumexp", "norm", "all", "any", "count_nonzero", "return_types"]

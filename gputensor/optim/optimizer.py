@@ -201,3 +201,25 @@ def check_hparams(**values: float) -> None:
     for name, v in values.items():
         if v < 0:
             raise ValueError(f"Invalid {name} value: {v}")
+
+
+def new_scalar(value: float) -> Tensor:
+    """A cpu 0-d state tensor in torch's scalar dtype (float64 under a float64 default, else
+    float32); values read back from it are rounded exactly as torch's are."""
+    from .. import _dtype as dt
+    np_dtype = np.float64 if dt.get_default_dtype() == dt.float64 else np.float32
+    return Tensor._make(np.array(value, dtype=np_dtype), CPU)
+
+
+def check_lr(lr) -> None:
+    """torch's learning-rate checks (a Tensor lr must hold one element)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_betas(betas) -> None:
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")

@@ -17,7 +17,7 @@ from .module import Module, _addindent
 def _index(idx, n: int, kind: str) -> int:
     idx = operator.index(idx)
     if not -n <= idx < n:
-        raise IndexError(f"index {idx} is out of range for {kind} of length {n}")
+        raise IndexError(f"index {idx} is out of range")
     return idx % n
 
 
@@ -78,6 +78,9 @@ class _ListMixin:
         return self
 
     def extend(self, values: Iterable):
+        if not isinstance(values, Iterable):
+            raise TypeError(f"{type(self).__name__}.extend should be called with an iterable, "
+                            f"but got {type(values).__name__}")
         for v in values:
             self.append(v)
         return self
@@ -135,7 +138,7 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+            raise AssertionError(f"module should be of type: {Module}")
         mods = list(self._modules.values())
         if not -len(mods) <= index <= len(mods):
             raise IndexError(f"Index out of range: {index}")
@@ -155,6 +158,29 @@ class Sequential(Module):
             raise ValueError(f"add operator supports only objects of Sequential class, but "
                              f"{type(other)} is given.")
         return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(list(other))
+
+    def _check_factor(self, other) -> None:
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+
+    def __mul__(self, other: int) -> Sequential:
+        """The same modules (shared, not copied) repeated ``other`` times."""
+        self._check_factor(other)
+        return Sequential(*(list(self) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other: int) -> Sequential:
+        self._check_factor(other)
+        return self.extend(list(self) * (other - 1))
 
     def forward(self, input):
         for module in self:
@@ -277,9 +303,22 @@ class _DictMixin:
         return value
 
     def update(self, entries) -> None:
-        items = entries.items() if hasattr(entries, "items") else entries
-        for key, value in items:
-            self[key] = value
+        name = type(self).__name__
+        if not isinstance(entries, Iterable):
+            raise TypeError(f"{name}.update should be called with an iterable of key/value "
+                            f"pairs, but got {type(entries).__name__}")
+        if hasattr(entries, "items"):
+            for key, value in entries.items():
+                self[key] = value
+            return
+        for j, pair in enumerate(entries):
+            if not isinstance(pair, Iterable):
+                raise TypeError(f"{name} update sequence element #{j} should be Iterable; is"
+                                f"{type(pair).__name__}")
+            if len(pair) != 2:
+                raise ValueError(f"{name} update sequence element #{j} has length {len(pair)}; "
+                                 "2 is required")
+            self[pair[0]] = pair[1]
 
 
 class ModuleDict(_DictMixin, Module):
@@ -324,3 +363,6 @@ class ParameterDict(_DictMixin, Module):
 
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

@@ -38,3 +38,6 @@ class Dropout3d(_DropoutNd):
 
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

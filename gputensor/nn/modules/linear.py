@@ -1,4 +1,4 @@
-"""Linear and the shape-only layers (Identity, Flatten, Unflatten)."""
+"""Linear, Bilinear and Identity (torch.nn.modules.linear)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ from ... import _dtype as dt
 from ..._device import canonical
 from ...ops import creation
 from ...ops.nn_functional import linear
+from ...ops.nn_layers_more import bilinear
 from ...tensor import Tensor
 from .. import init
 from ..parameter import Parameter
@@ -64,28 +65,48 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-class Flatten(Module):
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+class NonDynamicallyQuantizableLinear(Linear):
+    """A plain Linear (torch marks MultiheadAttention's out_proj with it for quantization)."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return input.flatten(self.start_dim, self.end_dim)
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+
+
+class Bilinear(Module):
+    """``y = x1 @ weight[k] @ x2 + bias[k]`` with weight (out, in1, in2), all U(+-1/sqrt(in1))."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = empty_parameter(out_features, in1_features, in2_features, device=device,
+                                      dtype=dtype)
+        if bias:
+            self.bias = empty_parameter(out_features, device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features="
+                             f"{self.in1_features})")
+        bound = 1 / math.sqrt(self.weight.size(1))
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class Unflatten(Module):
-    def __init__(self, dim: int, unflattened_size):
-        super().__init__()
-        self.dim, self.unflattened_size = dim, unflattened_size
+__all__ = ["Bilinear", "Identity", "Linear", "NonDynamicallyQuantizableLinear"]
 
-    def forward(self, input: Tensor) -> Tensor:
-        return input.unflatten(self.dim, self.unflattened_size)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-__all__ = ["Flatten", "Identity", "Linear", "Unflatten"]
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

@@ -115,3 +115,6 @@ __all__ = [
     "NLLLoss",
     "SmoothL1Loss",
 ]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

@@ -502,3 +502,6 @@ class Module:
 
 
 __all__ = ["Module"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

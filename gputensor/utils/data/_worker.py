@@ -16,6 +16,7 @@ from ...ops.creation import manual_seed
 from ._fetch import IterableFetcher, MapFetcher
 
 EXHAUSTED = "__gputensor_worker_exhausted__"
+RESUME = "__gputensor_worker_resume__"  # persistent workers: start the next epoch
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,17 @@ def worker_loop(dataset, iterable: bool, auto_collation: bool, batch_size, drop_
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     _info[0] = WorkerInfo(worker_id, num_workers, seed, dataset)
+
+    def make_fetcher():
+        return (IterableFetcher(dataset, batch_size if auto_collation else None, drop_last,
+                                collate_fn) if iterable
+                else MapFetcher(dataset, auto_collation, collate_fn))
+
+    fetcher = None
     try:
         if worker_init_fn is not None:
             worker_init_fn(worker_id)
-        fetcher = (IterableFetcher(dataset, batch_size if auto_collation else None, drop_last,
-                                   collate_fn) if iterable
-                   else MapFetcher(dataset, auto_collation, collate_fn))
+        fetcher = make_fetcher()
         init_error = None
     except Exception as e:  # reported with the first task
         init_error = WorkerError(worker_id, e)
@@ -75,6 +81,14 @@ def worker_loop(dataset, iterable: bool, auto_collation: bool, batch_size, drop_
         if task is None:
             break
         key, index = task
+        if key is None and index == RESUME:  # acknowledged after every earlier answer
+            if init_error is None:
+                try:
+                    fetcher = make_fetcher()
+                except Exception as e:
+                    init_error = WorkerError(worker_id, e)
+            result_queue.put((None, RESUME))
+            continue
         if init_error is not None:
             result_queue.put((key, init_error))
             continue

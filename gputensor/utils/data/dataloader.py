@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 from ..._generator import Generator, host_rng
 from ._fetch import IterableFetcher, MapFetcher
-from ._worker import EXHAUSTED, WorkerError, worker_loop
+from ._worker import EXHAUSTED, RESUME, WorkerError, worker_loop
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -28,6 +28,8 @@ class DataLoader:
                              "disable multiprocessing.")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("prefetch_factor option could only be specified in multiprocessing. "
                              "let num_workers > 0 to enable multiprocessing.")
@@ -37,6 +39,7 @@ class DataLoader:
         self.multiprocessing_context = multiprocessing_context
         self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
+        self._iterator = None  # the persistent workers' iterator, reused every epoch
         if self._iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler),
                                 ("batch_sampler", batch_sampler)):
@@ -78,11 +81,17 @@ class DataLoader:
         return len(self._index_sampler())
 
     def __iter__(self):
+        if self.persistent_workers and self._iterator is not None and not self._iterator._done:
+            self._iterator._reset()  # same workers (and seeds), next epoch: as torch
+            return self._iterator
         # Drawn in both modes (as torch does) so a seeded generator gives the same order either way.
         base_seed = int(host_rng(self.generator).integers(0, 2 ** 62))
         if self.num_workers == 0:
             return self._single_process()
-        return _MultiProcessIter(self, base_seed)
+        it = _MultiProcessIter(self, base_seed)
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
     def _single_process(self):
         if self._iterable:
@@ -125,6 +134,10 @@ class _MultiProcessIter:
             w.start()
             self._index_queues.append(iq)
             self._workers.append(w)
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        loader = self._loader
         self._tasks = None if loader._iterable else iter(loader._index_sampler())
         self._active = list(range(loader.num_workers))
         self._next_worker = 0
@@ -134,6 +147,19 @@ class _MultiProcessIter:
         for _ in range(loader.prefetch_factor * loader.num_workers):
             if not self._send():
                 break
+
+    def _reset(self) -> None:
+        """Persistent workers: drop what an unfinished epoch left in flight, restart workers'
+        streams (each acknowledges after all its earlier answers), then prefetch anew."""
+        if self._done:
+            raise RuntimeError("DataLoader's persistent workers have been shut down")
+        for iq in self._index_queues:
+            iq.put((None, RESUME))
+        acks = 0
+        while acks < len(self._workers):
+            key, data = self._get()
+            acks += key is None and isinstance(data, str) and data == RESUME
+        self._start_epoch()
 
     def _send(self) -> bool:
         """Queue one more task; False when there is nothing left to ask for."""
@@ -160,7 +186,8 @@ class _MultiProcessIter:
     def __next__(self):
         while not self._done:
             if self._received == self._sent:
-                self._shutdown()
+                if not self._loader.persistent_workers:
+                    self._shutdown()
                 break
             key = self._received
             while key not in self._pending:

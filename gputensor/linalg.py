@@ -1,0 +1,89 @@
+"""``torch.linalg``: the norms, products and cross product built on gputensor's differentiable ops.
+Decompositions (svd, eig, solve, ...) are not provided."""
+from __future__ import annotations
+
+import math
+
+from .ops.einsum import einsum
+from .ops.linalg import linalg_cross, matmul
+from .ops.reduce import amax, amin, norm as _norm
+from .tensor import Tensor, _wrap_dim
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """(sum |x|^ord)^(1/ord) over ``dim`` (all elements by default); ord may be +-inf or 0."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x.is_floating_point():
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {str(x.dtype).split('.')[-1].capitalize()}")
+    if isinstance(dim, int):
+        dim = (dim,)
+    dim = tuple(range(x.ndim)) if dim is None else tuple(dim)
+    if isinstance(ord, (int, float)) and ord < 0 and ord != -math.inf:
+        return (x.abs() ** ord).sum(dim, keepdim) ** (1.0 / ord)
+    return _norm(x, ord, dim, keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """'fro', 1, -1, inf and -inf matrix norms over the two dims ``dim``."""
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    d0, d1 = (_wrap_dim(d, A.ndim) for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in (1, -1, math.inf, -math.inf):
+        inner, outer = (d0, d1) if ord in (1, -1) else (d1, d0)
+        sums = A.abs().sum(inner, keepdim=True)
+        out = (amax if ord > 0 else amin)(sums, outer, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} (singular-value norms) is not "
+                              f"supported by gputensor")
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """vector_norm or matrix_norm as torch.linalg.norm picks them from ``ord`` and ``dim``."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None and len(dim) == 2 or (dim is None and ord is not None and A.ndim == 2):
+        return matrix_norm(A, "fro" if ord is None else ord, dim or (-2, -1), keepdim,
+                           dtype=dtype)
+    if ord is not None and dim is None and A.ndim != 1:
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    return linalg_cross(input, other, dim=dim)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    return (x * y).sum(dim)
+
+
+def multi_dot(tensors) -> Tensor:
+    """A chain of matrix products (first/last may be 1-d), in opt_einsum's cheapest order."""
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    letters = [chr(ord("a") + i) for i in range(len(ts) + 1)]
+    terms = [letters[i] + letters[i + 1] for i in range(len(ts))]
+    if ts[0].ndim == 1:
+        terms[0] = terms[0][1]
+    if ts[-1].ndim == 1:
+        terms[-1] = terms[-1][0]
+    out = (terms[0][0] if ts[0].ndim == 2 else "") + (terms[-1][-1] if ts[-1].ndim == 2 else "")
+    return einsum(",".join(terms) + "->" + out, *ts)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return A.diagonal(offset, dim1, dim2)
+
+
+__all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot", "diagonal",
+           "matmul"]
