@@ -78,4 +78,19 @@ def tensor_type(spec):
     return dt.to_dtype(spec), None
 
 
-__all__ = list(CPU_TYPES)
+def set_default_tensor_type(t) -> None:
+    """Deprecated in torch 2.1 (as here): set the default dtype and, for a cuda type, device."""
+    import warnings
+
+    from ._device import set_default_device
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    dtype, dev = tensor_type(t)
+    if not dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    dt.set_default_dtype(dtype)
+    set_default_device(dev)
+
+
+__all__ = list(CPU_TYPES) + ["set_default_tensor_type"]

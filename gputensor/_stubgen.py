@@ -94,7 +94,8 @@ def _signature(fn, method: bool = True) -> str:
         ann = _annotation(p.annotation)
         params.append(p.replace(
             annotation=inspect.Parameter.empty if ann is None else _Raw(ann),
-            default=p.default if p.default is inspect.Parameter.empty else _Raw(_default(p.default))))
+            default=p.default if p.default is inspect.Parameter.empty
+            else _Raw(_default(p.default))))
     if method and (not params or params[0].kind not in (params[0].POSITIONAL_ONLY,
                                                         params[0].POSITIONAL_OR_KEYWORD)):
         params.insert(0, inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY))

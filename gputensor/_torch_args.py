@@ -65,13 +65,14 @@ def adapt(f, name: str | None = None):
     def wrapper(*args, **kw):
         if not kw:
             return f(*args)
-        for a, d in aliases:
-            if a in kw:
-                if d in kw:
-                    raise TypeError(f"{name}() got multiple values for argument '{d}'")
-                kw[d] = kw.pop(a)
-        if want_out:
-            out = kw.pop("out", None)
+        if aliases and ("axis" in kw or "keepdims" in kw):
+            for a, d in aliases:
+                if a in kw:
+                    if d in kw:
+                        raise TypeError(f"{name}() got multiple values for argument '{d}'")
+                    kw[d] = kw.pop(a)
+        if want_out and "out" in kw:
+            out = kw.pop("out")
             if out is not None:
                 return write_out(name, f(*args, **kw), out)
         return f(*args, **kw)
@@ -90,9 +91,13 @@ def adapt(f, name: str | None = None):
 
 def adapt_namespace(ns: dict) -> None:
     """Adapt every public plain function in a module namespace (``gputensor/__init__``)."""
+    import sys
     for k, v in list(ns.items()):
         if not k.startswith("_") and inspect.isfunction(v):
-            ns[k] = adapt(v, k)
+            w = ns[k] = adapt(v, k)
+            home = sys.modules.get(v.__module__)  # rebind there too, so pickle finds ``w``
+            if w is not v and getattr(home, v.__name__, None) is v:
+                setattr(home, v.__name__, w)
 
 
 def _type_name(d) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .ops.einsum import einsum
-from .ops.linalg import linalg_cross, matmul
+from .ops.linalg import linalg_cross, matmul, scalar_name
 from .ops.reduce import amax, amin, norm as _norm
 from .tensor import Tensor, _wrap_dim
 
@@ -16,7 +16,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         x = x.to(dtype)
     if not x.is_floating_point():
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {str(x.dtype).split('.')[-1].capitalize()}")
+                           f"input. Got {scalar_name(x)}")
     if isinstance(dim, int):
         dim = (dim,)
     dim = tuple(range(x.ndim)) if dim is None else tuple(dim)

@@ -5,7 +5,8 @@ choice, torch's ``return_indices`` convention). Backward kernels are in gather f
 per input element walks the few outputs whose window can contain it and sums their
 contributions, so there are no atomics and the result is deterministic. Threads stride over the
 elements (grid-stride loops), so any size fits one launch. float16 is read and accumulated in
-float32 and rounded once on store.
+float32 and rounded once on store. Integer inputs (max pooling forward only: they never need a
+gradient) are compared in int64 by one extra instantiation of the same kernel.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import gputensor as gt
-from helpers import check_lib_op, to_gt
+from helpers import check_lib_op, to_gt, to_np
 
 torch = pytest.importorskip("torch")
 
@@ -134,8 +134,8 @@ def test_modules_match_torch(name, args, rep, rng):
     x = _x(rng, (2, 4, 3, 3)).astype(np.float32)
     g, t = getattr(gt.nn, name)(*args).eval(), getattr(torch.nn, name)(*args).eval()
     assert repr(g) == repr(t) == rep
-    np.testing.assert_allclose(g(gt.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g(gt.tensor(x)).detach().numpy(),
+                               t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_module_paths():
@@ -153,3 +153,16 @@ def test_prelu_module_trains(device):
     x = gt.tensor(-np.ones((2, 3, 2), np.float32), device=device)
     m(x).sum().backward()
     np.testing.assert_allclose(m.weight.grad.cpu().numpy(), [-4.0, -4.0, -4.0])
+
+
+def test_rrelu_training_follows_the_seed(device):
+    x = gt.tensor(-np.ones(50, np.float32), device=device)
+    gt.manual_seed(11)
+    a = gt.nn.functional.rrelu(x, training=True)
+    gt.manual_seed(11)
+    b = gt.nn.functional.rrelu(x, training=True)
+    c = gt.nn.functional.rrelu(x, training=True)
+    np.testing.assert_array_equal(to_np(a), to_np(b))
+    assert not np.array_equal(to_np(a), to_np(c))
+    m = gt.nn.RReLU()
+    assert m.training and not np.array_equal(to_np(m(x)), to_np(m.eval()(x)))

@@ -61,5 +61,24 @@ def test_device_mismatch_names_both():
 
 
 def test_matmul_shape_error_names_shapes():
-    with pytest.raises(RuntimeError, match=r"\(3, 4\) @ \(5, 6\)"):
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(3x4 and 5x6\)"):
         gt.zeros(3, 4) @ gt.zeros(5, 6)
+
+
+@pytest.mark.parametrize("op", ["mul", "div", "rmul"])
+def test_binary_ops_save_only_what_backward_reads(op):
+    """Modifying an operand whose value backward never reads is legal, as in torch; modifying
+    one it reads raises the version-counter error."""
+    import torch
+    for lib in (gt, torch):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = lib.tensor([4.0, 5.0, 6.0])
+        y = {"mul": lambda: w * 2.0, "div": lambda: w / 2.0, "rmul": lambda: 3.0 * w}[op]()
+        with lib.no_grad():
+            w.add_(1.0)  # y's backward never reads w
+        y.sum().backward()
+        assert w.grad.tolist() == {"mul": [2.0] * 3, "div": [0.5] * 3, "rmul": [3.0] * 3}[op]
+        z = w * x
+        x.add_(1.0)  # z's backward reads x for dz/dw
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()

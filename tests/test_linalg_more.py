@@ -117,6 +117,12 @@ ERRORS = [
      "expected scalar type Float but found Double"),
     (lambda L: L.trace(L.zeros(3)), "trace: expected a matrix, but got tensor with dim 1"),
     (lambda L: L.trace(L.zeros(2, 2, 2)), "trace: expected a matrix, but got tensor with dim 3"),
+    (lambda L: L.linalg.vector_norm(L.ones(3, dtype=L.int64)),
+     "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long"),
+    (lambda L: L.linalg.norm(L.ones(2, 2, 2), "fro"),
+     "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got 3D."),
+    (lambda L: L.linalg.multi_dot([L.ones(2, 2)]),
+     "multi_dot(): expected at least 2 tensors but got 1"),
 ]
 
 

@@ -19,10 +19,10 @@ def _copy_params(src, dst):
 
 # -- Bilinear ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("batch", [(), (2,), (2, 3)])
+# simulated matmuls are slow: one batch shape covers the cuda path
+@pytest.mark.parametrize("batch,device", [((), "cpu"), ((2,), "cpu"), ((2, 3), "cpu"),
+                                          ((2,), "cuda")])
 def test_bilinear_functional(batch, device, rng):
-    if device == "cuda" and batch != (2,):
-        pytest.skip("simulated matmuls are slow: one batch shape covers the cuda path")
     x1 = rng.standard_normal(batch + (2,)).astype(np.float32)
     x2 = rng.standard_normal(batch + (3,)).astype(np.float32)
     out = 4 if device == "cpu" else 2
@@ -297,3 +297,15 @@ def test_max_pool_integer_layers_and_1d(device):
             lib.nn.functional.adaptive_max_pool2d(lib.tensor(a), 2)
         with pytest.raises(NotImplementedError):
             lib.nn.functional.max_pool2d(lib.tensor(a) > 2, 2)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int16", "uint8"])
+def test_integer_max_pool_kernels_agree(dtype, rng):
+    """The CUDA kernel's int64-compare instantiation against the CPU path, argmax included."""
+    from gputensor.kernels import pool_cpu, pool_cuda
+    x = rng.integers(0, 5, (1, 2, 5, 4)).astype(dtype)
+    args = ((3, 2), (2, 1), (1, 1), (1, 1), True)
+    (y, i), (yr, ir) = pool_cuda.max_pool2d_forward(x, *args), pool_cpu.max_pool2d_forward(x, *args)
+    assert y.dtype == yr.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_array_equal(i, ir)

@@ -37,6 +37,8 @@ class Program:
     rtol: float = 1e-4  # on the first recorded loss
     growth: float = 1.25  # tolerance factor per further recorded loss
     max_rtol: float = 5e-3
+    # final-state keys not compared, each with the reason in SUITE
+    skip_final: tuple = ()
     device_args: dict = field(default_factory=lambda: {"cpu": ["--device", "cpu"],
                                                        "cuda": ["--device", "cuda"]})
 
@@ -52,8 +54,14 @@ SUITE = {p.name: p for p in [
     Program("super_resolution"),
     Program("time_sequence", rtol=1e-9, growth=1.5, max_rtol=1e-5),
     Program("char_rnn"),
+    # Va.bias shifts every attention score equally, so softmax makes its true gradient 0; Adam
+    # turns the rounding noise left in it into lr-sized steps of arbitrary sign (in torch too).
+    Program("seq2seq", ["--dropout", "0"], skip_final=("m1.attention.Va.bias",)),
 ]}
-CUDA_PROGRAMS = ["vae", "gcn"]  # the simulator is slow: only the two smallest
+# The simulator is slow: only two programs, shortened (their own torch references).
+CUDA_SUITE = {p.name: p for p in [Program("vae", ["--epochs", "1", "--train-size", "8",
+                                                  "--batch-size", "4"]),
+                                  Program("gcn", ["--dropout", "0", "--epochs", "4"])]}
 
 
 def _env() -> dict:
@@ -64,13 +72,16 @@ def _env() -> dict:
     return env
 
 
-def run_program(lib: str, prog: Program, device: str, out_dir, init: str) -> dict:
-    """Run one program; returns its record (losses, error) plus the process' output."""
-    record = os.path.join(out_dir, f"{prog.name}-{lib}-{device}.json")
+def run_program(lib: str, prog: Program, device: str, out_dir, init: str, args=None,
+                tag: str = "") -> dict:
+    """Run one program (with ``prog.args`` or ``args``); returns its record (losses, error)
+    plus the process' output and the path of its final weights."""
+    record = os.path.join(out_dir, f"{prog.name}-{lib}-{device}{tag}.json")
     flag = "--dump-init" if lib == "torch" else "--load-init"
-    final = os.path.join(out_dir, f"{prog.name}-{lib}-{device}-final.npz")
+    final = os.path.join(out_dir, f"{prog.name}-{lib}-{device}{tag}-final.npz")
     cmd = [sys.executable, LAUNCH, "--lib", lib, "--record", record, flag, init, "--final", final,
-           os.path.join(PROGRAMS, prog.name + ".py"), "--", *prog.args,
+           os.path.join(PROGRAMS, prog.name + ".py"), "--",
+           *(prog.args if args is None else args),
            *prog.device_args[device]]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=str(out_dir),
                           timeout=300)
@@ -86,15 +97,16 @@ def torch_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("programs")
     cache: dict = {}
 
-    def get(name: str):
-        if name not in cache:
-            prog = SUITE[name]
-            init = str(out / f"{name}-init.npz")
-            rec = run_program("torch", prog, "cpu", out, init)
+    def get(prog: Program):
+        key = (prog.name, tuple(prog.args))
+        if key not in cache:
+            tag = f"-{len(cache)}"
+            init = str(out / f"{prog.name}{tag}-init.npz")
+            rec = run_program("torch", prog, "cpu", out, init, tag=tag)
             assert rec["returncode"] == 0 and not rec["error"], \
-                f"{name} fails under real torch:\n{rec['stderr']}"
-            cache[name] = (rec, init, out)
-        return cache[name]
+                f"{prog.name} fails under real torch:\n{rec['stderr']}"
+            cache[key] = (rec, init, out)
+        return cache[key]
     return get
 
 
@@ -112,11 +124,11 @@ def _assert_losses_match(prog: Program, ref: list, got: list) -> None:
 
 
 @pytest.mark.parametrize("name,device", [(n, "cpu") for n in SUITE]
-                         + [(n, "cuda") for n in CUDA_PROGRAMS])
+                         + [(n, "cuda") for n in CUDA_SUITE])
 def test_program_matches_torch(torch_runs, name, device):
-    prog = SUITE[name]
-    ref, init, out = torch_runs(name)
-    assert len(ref["losses"]) >= 4
+    prog = (SUITE if device == "cpu" else CUDA_SUITE)[name]
+    ref, init, out = torch_runs(prog)
+    assert len(ref["losses"]) >= (4 if device == "cpu" else 2)
     rec = run_program("gputensor", prog, device, out, init)
     assert rec.get("torch_is") == "gputensor" or rec["error"], rec["stderr"]
     assert rec["returncode"] == 0 and not rec["error"], \
@@ -128,16 +140,46 @@ def test_program_matches_torch(torch_runs, name, device):
 
 def _assert_final_weights_match(prog: Program, steps: int, ref_path: str, got_path: str) -> None:
     """The trained weights agree too (this also covers the last optimizer step, which no
-    recorded loss sees), at 10x the last loss' tolerance relative to each tensor's scale."""
-    tol = 10 * min(prog.rtol * prog.growth ** steps, prog.max_rtol)
+    recorded loss sees), at the last loss' tolerance relative to each tensor's largest entry."""
+    tol = min(prog.rtol * prog.growth ** steps, prog.max_rtol)
     with np.load(ref_path) as ref, np.load(got_path) as got:
         assert sorted(got.files) == sorted(ref.files)
-        for k in ref.files:
+        for k in sorted(set(ref.files) - set(prog.skip_final)):
             r, g = ref[k], got[k]
             assert g.shape == r.shape and g.dtype == r.dtype, (k, g.shape, g.dtype, r.dtype)
             scale = max(float(np.abs(r).max()), 1e-12) if r.size else 1.0
             err = float(np.abs(g.astype(np.float64) - r).max()) / scale if r.size else 0.0
             assert err <= tol, f"final {k} differs from torch's by {err:.2e} (> {tol:.1e})"
+
+
+@pytest.mark.parametrize("name", ["word_lm", "transformer_lm", "gcn"])
+def test_program_runs_with_dropout(torch_runs, name):
+    """With their default dropout on (nn.Dropout, LSTM/Transformer-internal and F.dropout),
+    the programs run under gputensor, make the same backward() calls, stay finite, and their
+    losses move off the dropout-free reference (so dropout was really active)."""
+    prog = SUITE[name]
+    ref, init, out = torch_runs(prog)
+    rec = run_program("gputensor", prog, "cpu", out, init, args=[], tag="-dropout")
+    assert rec["returncode"] == 0 and not rec["error"], f"{rec['error']}\n{rec['stderr']}"
+    got = np.asarray(rec["losses"])
+    assert len(got) == len(ref["losses"]) and np.isfinite(got).all()
+    assert not np.allclose(got, ref["losses"], rtol=1e-3)
+
+
+def test_program_comparison_catches_other_weights(torch_runs, tmp_path):
+    """The whole pipeline can fail: initial weights off by 1% are detected by both checks."""
+    prog = SUITE["vae"]
+    ref, init, out = torch_runs(prog)
+    with np.load(init) as f:
+        off = {k: f[k] * (1 + 1e-2) for k in f.files}
+    bad = str(tmp_path / "off.npz")
+    np.savez(bad, **off)
+    rec = run_program("gputensor", prog, "cpu", tmp_path, bad)
+    assert rec["returncode"] == 0, rec["stderr"]
+    with pytest.raises(AssertionError, match="differs"):
+        _assert_losses_match(prog, ref["losses"], rec["losses"])
+    with pytest.raises(AssertionError, match="differs"):
+        _assert_final_weights_match(prog, len(ref["losses"]), ref["final"], rec["final"])
 
 
 ALIAS_PROBE = """

@@ -20,7 +20,8 @@ CREATORS = ["empty", "zeros", "ones", "rand", "randn"]
 def test_size_keyword(name, device):
     fn = getattr(gt, name)
     for size in ((2, 3), [4], ()):
-        assert tuple(fn(size=size, device=device).shape) == tuple(getattr(torch, name)(size=size).shape)
+        want = tuple(getattr(torch, name)(size=size).shape)
+        assert tuple(fn(size=size, device=device).shape) == want
     assert fn(size=(2,), dtype=gt.float64).dtype is gt.float64
     with pytest.raises(TypeError, match="multiple values for argument 'size'"):
         fn((2,), size=(3,))
@@ -325,3 +326,21 @@ def test_index_errors_like_torch():
             torch.zeros(4, 5)[key]
         with pytest.raises(IndexError):
             gt.zeros(4, 5)[key]
+
+
+def test_new_factories_take_size_keyword():
+    x, t = gt.zeros(2, dtype=gt.float64), torch.zeros(2, dtype=torch.float64)
+    for name, kw in (("new_zeros", {"size": (3,)}), ("new_ones", {"size": [2, 2]}),
+                     ("new_empty", {"size": (1,)}),
+                     ("new_full", {"size": (2,), "fill_value": 3.0})):
+        g, r = getattr(x, name)(**kw), getattr(t, name)(**kw)
+        assert tuple(g.shape) == tuple(r.shape) and g.dtype is gt.float64
+        if name != "new_empty":
+            assert g.tolist() == r.tolist()
+
+
+def test_adapted_functions_pickle():
+    """Wrapped ops stay picklable by reference (DataLoader workers pickle collate functions)."""
+    import pickle
+    for f in (gt.cat, gt.stack, gt.sum, gt.add, gt.where, gt.Tensor.sum):
+        assert pickle.loads(pickle.dumps(f)) is f

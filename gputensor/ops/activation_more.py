@@ -96,12 +96,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     _require_float(input, "prelu")
     n = weight.numel()
     if n != 1:
-        c = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim == 1 else 1)
-        if input.ndim == 0 or c != n:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        c = input.shape[1] if input.ndim >= 2 else 1
+        if c != n:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                                f"parameter numbers = {n} and channel size = {c}.")
-        shape = (n,) + (1,) * (input.ndim - 2) if input.ndim >= 2 else (n,)
-        weight = weight.reshape(shape)
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
     pos = input._backend.xp.greater(input._data, 0)

@@ -50,7 +50,7 @@ def _check(x: Tensor, w: Tensor, bias, s, p, d, g: int) -> None:
         raise RuntimeError("non-positive groups is not supported")
     if ws[0] % g:
         raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at "
-                           f"dimension 0, but got weight of size {ws} instead")
+                           f"dimension 0, but got weight of size [{ws}] instead")
     if xs[1] != ws[1] * g:
         raise RuntimeError(f"Given groups={g}, weight of size {ws}, expected input{xs} to have "
                            f"{ws[1] * g} channels, but got {xs[1]} channels instead")

@@ -163,8 +163,8 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
 
 def _new(fn):
     """``Tensor.new_<fn>``: like ``fn`` with dtype and device defaulting to this tensor's."""
-    def method(self, *args, dtype=None, device=None, requires_grad: bool = False):
-        return fn(*args, dtype=dtype or self.dtype,
+    def method(self, *args, dtype=None, device=None, requires_grad: bool = False, **kwargs):
+        return fn(*args, **kwargs, dtype=dtype or self.dtype,
                   device=device if device is not None else self._device,
                   requires_grad=requires_grad)
     method.__name__ = method.__qualname__ = f"new_{fn.__name__}"

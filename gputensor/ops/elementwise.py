@@ -55,29 +55,37 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _save_operands(ctx, a, b)
+        # Save only what backward reads (as torch does), so modifying the other operand in
+        # place afterwards stays legal: d/da needs b, d/db needs a.
+        n = ctx.needs_input_grad
+        ctx.shapes = (_shape(a), _shape(b))
+        _save_operands(ctx, a if n[1] else None, b if n[0] else None)
         return _apply("multiply", a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = _saved_operands(ctx)
+        sa, sb = ctx.shapes
         n = ctx.needs_input_grad
-        return (unbroadcast(g * b, _shape(a)) if n[0] else None,
-                unbroadcast(g * a, _shape(b)) if n[1] else None)
+        return (unbroadcast(g * b, sa) if n[0] else None,
+                unbroadcast(g * a, sb) if n[1] else None)
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _save_operands(ctx, a, b)
+        # d/da needs b; d/db needs a and b: a is saved only when b needs a gradient.
+        ctx.shapes = (_shape(a), _shape(b))
+        _save_operands(ctx, a if ctx.needs_input_grad[1] else None, b)
         return _apply("true_divide", a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = _saved_operands(ctx)
+        sa, sb = ctx.shapes
         n = ctx.needs_input_grad
-        ga = unbroadcast(g / b, _shape(a)) if n[0] else None
-        gb = unbroadcast(-g * a / (b * b), _shape(b)) if n[1] else None
+        ga = unbroadcast(g / b, sa) if n[0] else None
+        gb = unbroadcast(-g * a / (b * b), sb) if n[1] else None
         return ga, gb
 
 

@@ -43,7 +43,7 @@ _OUT_OF_PLACE = (
     pw.floor, pw.ceil, pw.round, pw.trunc, pw.frac, pw.sign, pw.reciprocal, pw.square, pw.log1p,
     pw.expm1, pw.log2, pw.log10, pw.exp2, pw.erf, pw.clamp, pw.clamp_min, pw.clamp_max, pw.lerp,
     pw.addcmul, pw.addcdiv, pw.atan2, pw.hypot, pw.nan_to_num, pw.bitwise_and, pw.bitwise_or,
-    pw.bitwise_xor, pw.bitwise_not)
+    pw.bitwise_xor, pw.bitwise_not, pw.erfc, pw.erfinv)
 for _op in _OUT_OF_PLACE:
     setattr(Tensor, _op.__name__ + "_", _inplace(_op))
 Tensor.clip_ = Tensor.clamp_

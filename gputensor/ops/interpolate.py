@@ -173,15 +173,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             raise NotImplementedError(f"Got {rank}D input, but {mode} mode needs {want}D input")
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                                   f"{rank}D) for the modes: {_MODES} (got {mode})")
-    if mode != "area" and not input.is_floating_point():
-        kind = {"bicubic": "cubic"}.get(mode, "nearest" if "nearest" in mode else "linear")
-        raise NotImplementedError(f"\"compute_indices_weights_{kind}\" not implemented for "
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"{_kernel_name(mode, rank)}\" not implemented for "
                                   f"'{_TORCH_NAMES.get(input.dtype.name, input.dtype.name)}'")
     if any(o <= 0 for o in out):
         axes = "DHW"[3 - len(out):]
         fmt = (lambda v: ", ".join(f"{a}: {n}" for a, n in zip(axes, v)))
+        joint = " and" if rank == 3 else ""  # torch's wording differs by rank
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
-                           f"({fmt(input.shape[2:])}) and output ({fmt(out)})")
+                           f"({fmt(input.shape[2:])}){joint} output ({fmt(out)})")
     if mode == "area":
         return _area(input, out)
     dtype = np.float64 if input._data.dtype == np.float64 else np.float32
@@ -196,6 +196,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             idx, wts = _linear(n_in, n_out, scales[d], align_corners, dtype)
         y = _resample_axis(y, 2 + d, idx, wts)
     return y
+
+
+def _kernel_name(mode: str, rank: int) -> str:
+    """The torch kernel whose dtype dispatch rejects non-float input (for its message)."""
+    if mode == "area":
+        return "adaptive_avg_pool3d_cpu" if rank == 5 else "adaptive_avg_pool2d"
+    if rank == 4 and mode != "bicubic":
+        return f"upsample_{'nearest' if 'nearest' in mode else 'bilinear'}2d_channels_last"
+    kind = {"bicubic": "cubic"}.get(mode, "nearest" if "nearest" in mode else "linear")
+    return f"compute_indices_weights_{kind}"
 
 
 def _area(input: Tensor, out: list) -> Tensor:

@@ -14,10 +14,12 @@ from ..autograd.function import Function
 from .._errors import check_broadcast
 from ..tensor import Tensor, tensor_method
 from ._util import data, promote, unbroadcast, wrap
+from ._special import erf_forward, erfc_forward, erfinv_forward
 from .elementwise import _float, _shape
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 
 
 def _zero_grad(g: Tensor, _saved) -> Tensor:
@@ -76,32 +78,6 @@ def _sigmoid(xp, a):
     return xp.exp(-xp.logaddexp(0, -a))  # stable for large |a| in every float dtype
 
 
-def _erfc64(xp, a):
-    """erfc in float64 by the Chebyshev fit of Numerical Recipes (relative error < 1.2e-7)."""
-    z = xp.abs(a)
-    t = 1.0 / (1.0 + 0.5 * z)
-    coeffs = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
-              -1.13520398, 1.48851587, -0.82215223, 0.17087277)
-    poly = coeffs[-1]
-    for c in reversed(coeffs[:-1]):
-        poly = c + t * poly
-    r = t * xp.exp(-z * z + poly)
-    return xp.where(a >= 0, r, 2.0 - r)
-
-
-def _erf_forward(xp, a):
-    """erf accurate to float32 precision: a Maclaurin series near 0 (where 1 - erfc would lose
-    relative accuracy), 1 - erfc elsewhere."""
-    x = a.astype("float64")
-    x2 = x * x
-    term, series = x, x
-    for n in range(1, 8):
-        term = -term * x2 / n
-        series = series + term / (2 * n + 1)
-    out = xp.where(xp.abs(x) < 0.5, _TWO_OVER_SQRT_PI * series, 1.0 - _erfc64(xp, x))
-    return out.astype(a.dtype)
-
-
 def _sign_forward(xp, a):
     return a.copy() if a.dtype.kind == "b" else xp.sign(a)
 
@@ -127,11 +103,11 @@ cosh = _unary("cosh", _ufunc("cosh"), lambda g, x: g * sinh(x))
 tanh = _unary("tanh", _ufunc("tanh"), lambda g, out: g * (1 - out * out), save="out")
 sigmoid = _unary("sigmoid", _sigmoid, lambda g, out: g * out * (1 - out), save="out")
 reciprocal = _unary("reciprocal", lambda xp, a: 1 / a, lambda g, out: -g * out * out, save="out")
-erf = _unary("erf", _erf_forward,
-             lambda g, x: g * (_TWO_OVER_SQRT_PI * exp(-x * x)),
-             doc="Gauss error function, accurate to float32 precision (GELU's exact form).")
-erfc = _unary("erfc", lambda xp, a: _erfc64(xp, a.astype("float64")).astype(a.dtype),
-              lambda g, x: g * (-_TWO_OVER_SQRT_PI * exp(-x * x)))
+erf = _unary("erf", erf_forward, lambda g, x: g * (_TWO_OVER_SQRT_PI * exp(-x * x)),
+             doc="Gauss error function (scipy/cupyx special), exact to the dtype's precision.")
+erfc = _unary("erfc", erfc_forward, lambda g, x: g * (-_TWO_OVER_SQRT_PI * exp(-x * x)))
+erfinv = _unary("erfinv", erfinv_forward, lambda g, out: g * (_SQRT_PI_OVER_2 * exp(out * out)),
+                save="out")
 abs = _unary("abs", _ufunc("abs"), lambda g, x: g * sign(x), floating=False)
 sign = _unary("sign", _sign_forward, _zero_grad, save=None, floating=False)
 floor = _unary("floor", _keep_ints("floor"), _zero_grad, save=None, floating=False)
@@ -573,4 +549,4 @@ __all__ = ["exp2", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "square",
            "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
            "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
            "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
-           "isclose", "allclose", "equal"]
+           "isclose", "allclose", "equal", "erfinv"]

@@ -31,11 +31,11 @@ def _args(op: str, kernel_size, stride, padding, dilation) -> tuple:
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else triple(stride, "stride", op)
     p, d = triple(padding, "padding", op), triple(dilation, "dilation", op)
+    if min(s) <= 0:  # torch checks the stride (which defaults to the kernel) first
+        raise RuntimeError("stride should not be zero")
     if min(k) <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kT: {k[0]} "
                            f"kH: {k[1]} kW: {k[2]}")
-    if min(s) <= 0:
-        raise RuntimeError("stride should not be zero")
     if min(d) <= 0:
         raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {d[0]} "
                            f"dilationH: {d[1]} dilationW: {d[2]}")

@@ -64,11 +64,12 @@ def _unpool2d(input: Tensor, indices: Tensor, out: list) -> Tensor:
                            f"({list(input.shape)}) but got indices tensor with shape: "
                            f"{list(indices.shape)}")
     plane = out[0] * out[1]
-    if indices.numel():
-        lo, hi = int(indices.min()), int(indices.max())
-        if lo < 0 or hi >= plane:
-            raise RuntimeError(f"Found an invalid max index: {hi if hi >= plane else lo} (output "
-                               f"volumes are of size {out[0]}x{out[1]}")
+    flat = indices._data.reshape(-1)
+    bad = (flat < 0) | (flat >= plane)
+    if bool(bad.any()):  # torch names one offender (which one varies with its threads)
+        last = int(flat[flat.size - 1 - int(bad[::-1].argmax())])
+        raise RuntimeError(f"Found an invalid max index: {last} (output volumes are of size "
+                           f"{out[0]}x{out[1]})")
     unbatched = input.ndim == 3
     x, i = (input.unsqueeze(0), indices.unsqueeze(0)) if unbatched else (input, indices)
     y = MaxUnpool.apply(x, i, plane).reshape(x.shape[0], x.shape[1], out[0], out[1])

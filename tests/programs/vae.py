@@ -68,6 +68,7 @@ def main():
     parser.add_argument('--batch-size', type=int, default=16, metavar='N')
     parser.add_argument('--epochs', type=int, default=2, metavar='N')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--train-size', type=int, default=64, metavar='N')
     parser.add_argument('--seed', type=int, default=1, metavar='S')
     parser.add_argument('--log-interval', type=int, default=2, metavar='N')
     args = parser.parse_args()
@@ -76,10 +77,10 @@ def main():
     device = torch.device(args.device)
     rng = np.random.default_rng(args.seed)
     train_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(strokes(64, rng)), batch_size=args.batch_size,
+        torch.utils.data.TensorDataset(strokes(args.train_size, rng)), batch_size=args.batch_size,
         shuffle=True)
     test_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(strokes(32, rng)), batch_size=args.batch_size,
+        torch.utils.data.TensorDataset(strokes(args.train_size // 2, rng)), batch_size=args.batch_size,
         shuffle=False)
 
     model = VAE().to(device)
@@ -113,7 +114,7 @@ def main():
                 if i == 0:
                     n = min(data.size(0), 8)
                     comparison = torch.cat([data[:n],
-                                            recon_batch.view(args.batch_size, 1, 8, 8)[:n]])
+                                            recon_batch.view(data.size(0), 1, 8, 8)[:n]])
                     assert comparison.shape == (2 * n, 1, 8, 8)
         print('====> Test set loss: {:.4f}'.format(test_loss / len(test_loader.dataset)))
         with torch.no_grad():

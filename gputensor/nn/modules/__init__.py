@@ -15,3 +15,6 @@ from .sparse import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+# torch's file names for layers defined above (aliases resolve names lazily; see _alias)
+from . import (adaptive, batchnorm, channelshuffle, distance, fold,  # noqa: F401,E402
+               instancenorm, lazy, utils)

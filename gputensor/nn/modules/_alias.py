@@ -68,17 +68,41 @@ TORCH_ALL: dict[str, tuple] = {
 }
 
 
+# private base classes torch code subclasses or tests with isinstance (init loops, custom losses)
+TORCH_PRIVATE: dict[str, tuple] = {
+    "batchnorm": ("_BatchNorm", "_NormBase"), "conv": ("_ConvNd", "_ConvTransposeNd"),
+    "loss": ("_Loss", "_WeightedLoss"), "dropout": ("_DropoutNd",),
+    "pooling": ("_MaxPoolNd", "_AvgPoolNd", "_AdaptiveAvgPoolNd", "_AdaptiveMaxPoolNd",
+                "_MaxUnpoolNd"),
+    "instancenorm": ("_InstanceNorm",), "padding": ("_ConstantPadNd", "_ReflectionPadNd",
+                                                    "_ReplicationPadNd", "_CircularPadNd"),
+}
+
+
+def _find(name: str, private: bool):
+    """``name`` from the package namespace, or (private names) from any layer file."""
+    for pkg in ("gputensor.nn.modules", "gputensor.nn"):
+        found = getattr(sys.modules.get(pkg), "__dict__", {}).get(name)
+        if found is not None:
+            return found
+    if private:
+        for key, mod in list(sys.modules.items()):
+            if key.startswith("gputensor.nn.modules.") and name in getattr(mod, "__dict__", {}):
+                return mod.__dict__[name]
+    return None
+
+
 def getattr_for(module_name: str):
     """A module ``__getattr__`` for ``gputensor.nn.modules.<file>`` (PEP 562)."""
     short = module_name.rsplit(".", 1)[-1]
     names = frozenset(TORCH_ALL.get(short, ()))
+    private = frozenset(TORCH_PRIVATE.get(short, ()))
 
     def __getattr__(name: str):
-        if name in names:
-            for pkg in ("gputensor.nn.modules", "gputensor.nn"):
-                found = getattr(sys.modules.get(pkg), "__dict__", {}).get(name)
-                if found is not None:
-                    return found
+        if name in names or name in private:
+            found = _find(name, name in private)
+            if found is not None:
+                return found
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
 
     return __getattr__

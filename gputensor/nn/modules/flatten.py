@@ -30,3 +30,6 @@ class Unflatten(Module):
 
 
 __all__ = ["Flatten", "Unflatten"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files

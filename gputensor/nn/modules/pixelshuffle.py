@@ -31,3 +31,6 @@ class PixelUnshuffle(Module):
 
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files

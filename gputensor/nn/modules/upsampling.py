@@ -40,3 +40,6 @@ class UpsamplingBilinear2d(Upsample):
 
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+
+from ._alias import getattr_for as _getattr_for  # noqa: E402
+__getattr__ = _getattr_for(__name__)  # torch names defined in other files
