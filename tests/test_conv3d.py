@@ -105,9 +105,9 @@ def test_avg_pool3d_matches_torch(kw, device, rng):
     check_lib_op(lambda lib, x: lib.nn.functional.avg_pool3d(x, **kw), x, device=device)
 
 
-@pytest.mark.parametrize("size", [(2, 3, 4), (3, None, 2), 1])
+@pytest.mark.parametrize("size", [(2, 3, 4), (2, None, 2), 1])
 def test_adaptive_avg_pool3d_matches_torch(size, device, rng):
-    shape = (1, 2, 4, 3, 5) if device == "cpu" else (1, 1, 3, 3, 4)  # matmul launches
+    shape = (1, 2, 4, 3, 5) if device == "cpu" else (1, 1, 3, 2, 3)  # matmul launches
     check_lib_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool3d(x, size),
                  rng.standard_normal(shape), device=device)
 

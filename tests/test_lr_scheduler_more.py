@@ -221,6 +221,7 @@ ERRORS = {
     "chained-empty": lambda lib, m, o: m.ChainedScheduler([]),
     "chained-plateau": lambda lib, m, o: m.ChainedScheduler(
         [m.ConstantLR(o), m.ReduceLROnPlateau(o)]),
+    "resume-without-initial-lr": lambda lib, m, o: m.PolynomialLR(o, last_epoch=3),
     "chained-no-optimizer": lambda lib, m, o: m.ChainedScheduler([m.ConstantLR(o), object()]),
 }
 

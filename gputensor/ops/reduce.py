@@ -81,7 +81,10 @@ class Mean(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.meta = (x._data.shape, dims, keepdim)
         ctx.n = math.prod(x._data.shape[d] for d in dims)
-        return wrap(x._backend.xp.mean(x._data, axis=dims, keepdims=keepdim), x)
+        xp = x._backend.xp
+        if ctx.n == 0:  # torch: nan, silently (NumPy's mean warns "Mean of empty slice")
+            return wrap(xp.sum(x._data, axis=dims, keepdims=keepdim) / x._data.dtype.type(0), x)
+        return wrap(xp.mean(x._data, axis=dims, keepdims=keepdim), x)
 
     @staticmethod
     def backward(ctx, g):
