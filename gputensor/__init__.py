@@ -7,6 +7,7 @@ from ._dtype import (bool_ as bool, dtype, finfo, float16, float32, float64, get
                      iinfo, int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
 from .tensor import Size, Tensor
 from ._generator import Generator
+from ._format import set_printoptions  # noqa: F401
 from . import autograd
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
@@ -24,6 +25,8 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.shape_more import *  # noqa: F401,F403
+from .ops.shape_compose import *  # noqa: F401,F403
+from .ops.sampling import *  # noqa: F401,F403
 from .ops.pointwise import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .ops.inplace import *  # noqa: F401,F403

@@ -12,6 +12,35 @@ PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
+SCI_MODE = None  # None: chosen per tensor; True/False: forced (set_printoptions(sci_mode=...))
+
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
+             "full": (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """torch.set_printoptions: a ``profile`` first, then the given options; ``sci_mode`` is
+    always set (None restores the automatic choice), as in torch."""
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    if profile is not None:
+        PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = _PROFILES[profile]
+    if precision is not None:
+        PRECISION = precision
+    if threshold is not None:
+        THRESHOLD = threshold
+    if edgeitems is not None:
+        EDGEITEMS = edgeitems
+    if linewidth is not None:
+        LINEWIDTH = linewidth
+    SCI_MODE = sci_mode
+
+
+def get_printoptions() -> dict:
+    """The current options, as keywords ``set_printoptions`` accepts."""
+    return dict(precision=PRECISION, threshold=THRESHOLD, edgeitems=EDGEITEMS,
+                linewidth=LINEWIDTH, sci_mode=SCI_MODE)
 
 
 class _Formatter:
@@ -33,6 +62,8 @@ class _Formatter:
         lo, hi = mags.min(), mags.max()
         self.int_mode = bool(np.all(v == np.ceil(v)))
         self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or (not self.int_mode and lo < 1.0e-4)
+        if SCI_MODE is not None:
+            self.sci_mode = bool(SCI_MODE)
         self.width = max(len(self._number(x)) for x in v.tolist())
 
     def _number(self, v: float) -> str:

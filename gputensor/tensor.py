@@ -34,11 +34,30 @@ class Size(tuple):
         out = tuple.__getitem__(self, index)
         return Size(out) if isinstance(index, slice) else out
 
+    # Arithmetic keeps the type, as torch's does: ``x.shape[:-1] + (n,)`` is still a Size.
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
     def numel(self) -> int:
         n = 1
         for s in self:
             n *= s
         return n
+
+
+_warned_float = False
 
 
 class _Version:
@@ -352,6 +371,12 @@ class Tensor:
         return self._backend.to_numpy(self._data).tolist()
 
     def __float__(self) -> float:
+        global _warned_float
+        if self._requires_grad and not _warned_float and grad_mode.is_grad_enabled():
+            _warned_float = True  # torch warns once per process
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self) -> int:

@@ -115,3 +115,5 @@ def gradgradcheck(*args, **kwargs) -> bool:
 __all__ = ["Function", "Node", "grad", "backward", "gradcheck", "gradgradcheck", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
+
+from . import functional  # noqa: E402,F401  (torch.autograd.functional.jacobian ...)

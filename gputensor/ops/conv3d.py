@@ -57,9 +57,10 @@ def _check(x: Tensor, w: Tensor, bias, s, p, d, g: int) -> None:
     padded = [xs[2 + i] + 2 * p[i] for i in range(3)]
     eff = [(ws[2 + i] - 1) * d[i] + 1 for i in range(3)]
     if any(padded[i] < eff[i] for i in range(3)):
-        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}"
-                           f"). Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be "
-                           f"greater than actual input size")
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+                           f"actual input size")
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != ws[0]):
         raise RuntimeError(f"Given weight of size {ws}, expected bias to be 1-dimensional with "
                            f"{ws[0]} elements, but got bias of size {list(bias.shape)} instead")

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import types
-from collections import namedtuple
 
 import numpy as np
 
 from ..tensor import Tensor, tensor_method
 from ._util import wrap
-from .reduce import return_types
+from .reduce import return_type, return_types
 from .scan import _torch_name
 
-_histogram_type = namedtuple("histogram", ["hist", "bin_edges"])
-_histogram_type.__module__ = "gputensor.return_types"
+_histogram_type = return_type("histogram", ["hist", "bin_edges"])
 if isinstance(return_types, types.SimpleNamespace):
     return_types.histogram = _histogram_type
 

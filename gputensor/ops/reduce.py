@@ -19,11 +19,23 @@ from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import norm_dims, wrap
 
 
-def _values_indices(name: str):
-    cls = namedtuple(name, ["values", "indices"])
+def _return_repr(self) -> str:
+    """torch's layout: ``torch.return_types.max(\nvalues=...,\nindices=...)``."""
+    fields = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+    return f"{type(self).__module__}.{type(self).__name__}(\n{fields})"
+
+
+def return_type(name: str, fields: list):
+    """A ``torch.return_types`` namedtuple class, printed as torch prints it."""
+    cls = namedtuple(name, fields)
     cls.__module__ = "gputensor.return_types"
     cls.__qualname__ = name
+    cls.__repr__ = _return_repr
     return cls
+
+
+def _values_indices(name: str):
+    return return_type(name, ["values", "indices"])
 
 
 return_types = types.SimpleNamespace(**{n: _values_indices(n) for n in (

@@ -7,15 +7,17 @@ from .optimizer import Optimizer, buffer, check_hparams, new_step, step_count
 
 
 class Adagrad(Optimizer):
-    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False, foreach: bool | None = None):
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
         check_hparams(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
                       initial_accumulator_value=initial_accumulator_value)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
                                       weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      maximize=maximize, foreach=foreach))
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused))
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group and create its state now, as torch's Adagrad does."""

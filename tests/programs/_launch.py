@@ -1,7 +1,8 @@
 """Run one program of this folder under real torch or under gputensor posing as ``torch``.
 
     python tests/programs/_launch.py --lib torch|gputensor --record OUT.json \
-        [--dump-init W.npz | --load-init W.npz] PROGRAM.py -- [program args]
+        [--dump-init W.npz | --load-init W.npz] [--final F.npz] PROGRAM.py -- [program args]
+    python tests/programs/_launch.py --jobs JOBS.json   # a JSON list of such argument lists
 
 The program's text is never changed: everything the comparison needs is hooked from outside.
 
@@ -59,7 +60,16 @@ class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _install_alias() -> None:
-    sys.meta_path.insert(0, _TorchAlias())
+    if not any(isinstance(f, _TorchAlias) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TorchAlias())
+
+
+_ORIGINALS: dict = {}
+
+
+def _original(owner, name: str):
+    """``owner.name`` as it was before any job of this process patched it."""
+    return _ORIGINALS.setdefault((id(owner), name), getattr(owner, name))
 
 
 def _patch(torch, args) -> tuple[dict, list]:
@@ -70,13 +80,13 @@ def _patch(torch, args) -> tuple[dict, list]:
     modules: list = []
     state = {"done": False}
 
-    orig_init = nn.Module.__init__
+    orig_init = _original(nn.Module, "__init__")
 
     def init(self, *a, **k):
         orig_init(self, *a, **k)
         modules.append(self)
 
-    orig_call = nn.Module.__call__
+    orig_call = _original(nn.Module, "__call__")
 
     def call(self, *a, **k):
         if not state["done"]:
@@ -84,7 +94,7 @@ def _patch(torch, args) -> tuple[dict, list]:
             _sync_init(torch, modules, args, rec)
         return orig_call(self, *a, **k)
 
-    orig_backward = torch.Tensor.backward
+    orig_backward = _original(torch.Tensor, "backward")
 
     def backward(self, *a, **k):
         if self.numel() == 1:
@@ -93,7 +103,8 @@ def _patch(torch, args) -> tuple[dict, list]:
 
     nn.Module.__init__, nn.Module.__call__, torch.Tensor.backward = init, call, backward
 
-    def _sizes(size):
+    def _sizes(size, kw_size=None):
+        size = size if kw_size is None else (kw_size,)
         if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)):
             size = tuple(size[0])
         return tuple(int(s) for s in size)
@@ -103,12 +114,14 @@ def _patch(torch, args) -> tuple[dict, list]:
         return torch.from_numpy(np.ascontiguousarray(arr)).to(device=device or "cpu",
                                                                dtype=dtype)
 
-    def randn(*size, dtype=None, device=None, generator=None, requires_grad=False, **_):
-        t = _make(rng.standard_normal(_sizes(size)), dtype, device)
+    def randn(*size, dtype=None, device=None, generator=None, requires_grad=False,
+             **kw):
+        t = _make(rng.standard_normal(_sizes(size, kw.get("size"))), dtype, device)
         return t.requires_grad_(requires_grad)
 
-    def rand(*size, dtype=None, device=None, generator=None, requires_grad=False, **_):
-        t = _make(rng.random(_sizes(size)), dtype, device)
+    def rand(*size, dtype=None, device=None, generator=None, requires_grad=False,
+             **kw):
+        t = _make(rng.random(_sizes(size, kw.get("size"))), dtype, device)
         return t.requires_grad_(requires_grad)
 
     def randn_like(x, dtype=None, device=None, **_):
@@ -119,7 +132,7 @@ def _patch(torch, args) -> tuple[dict, list]:
 
     torch.randn, torch.rand, torch.randn_like, torch.rand_like = randn, rand, randn_like, rand_like
 
-    def sampler_iter(self):
+    def sampler_iter(self):  # (shuffling only: replacement/num_samples are not modelled)
         return iter(rng.permutation(len(self.data_source)).tolist())
 
     torch.utils.data.RandomSampler.__iter__ = sampler_iter
@@ -157,8 +170,8 @@ def _sync_init(torch, modules, args, rec) -> None:
         rec["init_keys"] = sorted(arrays)
 
 
-def main() -> int:
-    argv = sys.argv[1:]
+def run_one(argv: list) -> int:
+    """One program run, as described in the module docstring; returns its exit status."""
     split = argv.index("--") if "--" in argv else len(argv)
     p = argparse.ArgumentParser()
     p.add_argument("--lib", choices=["torch", "gputensor"], required=True)
@@ -168,6 +181,7 @@ def main() -> int:
     p.add_argument("--final", help="write the root modules' final state_dicts here (.npz)")
     p.add_argument("program")
     args = p.parse_args(argv[:split])
+    argv0 = list(sys.argv)
     if args.lib == "gputensor":
         _install_alias()
     import torch
@@ -190,7 +204,18 @@ def main() -> int:
         json.dump(rec, fh)
     if rec.get("traceback"):
         sys.stderr.write(rec["traceback"])
+    sys.argv = argv0
     return code
+
+
+def main() -> int:
+    """``_launch.py ARGS...`` runs one program; ``_launch.py --jobs J.json`` runs each ARGS list
+    of J.json in turn in this one process (the torch references: one torch import for all)."""
+    if sys.argv[1:2] == ["--jobs"]:
+        with open(sys.argv[2]) as fh:
+            jobs = json.load(fh)
+        return max([run_one(job) for job in jobs], default=0)
+    return run_one(sys.argv[1:])
 
 
 if __name__ == "__main__":

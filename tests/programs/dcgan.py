@@ -23,7 +23,6 @@ parser.add_argument('--beta1', type=float, default=0.5, help='beta1 for adam. de
 parser.add_argument('--dry-run', action='store_true', help='check a single training cycle works')
 parser.add_argument('--device', default='cpu')
 parser.add_argument('--manualSeed', type=int, default=999, help='manual seed')
-parser.add_argument('--dropout', type=float, default=0.0, help='unused (no dropout in DCGAN)')
 opt = parser.parse_args()
 print(opt)
 

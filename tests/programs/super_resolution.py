@@ -55,7 +55,8 @@ def make_set(n, upscale, rng):
 
 def main():
     parser = argparse.ArgumentParser(description='PyTorch Super Res Example')
-    parser.add_argument('--upscale_factor', type=int, default=2, help="super resolution upscale factor")
+    parser.add_argument('--upscale_factor', type=int, default=2,
+                        help="super resolution upscale factor")
     parser.add_argument('--batchSize', type=int, default=8, help='training batch size')
     parser.add_argument('--testBatchSize', type=int, default=8, help='testing batch size')
     parser.add_argument('--nEpochs', type=int, default=3, help='number of epochs to train for')

@@ -80,7 +80,8 @@ def main():
         torch.utils.data.TensorDataset(strokes(args.train_size, rng)), batch_size=args.batch_size,
         shuffle=True)
     test_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(strokes(args.train_size // 2, rng)), batch_size=args.batch_size,
+        torch.utils.data.TensorDataset(strokes(args.train_size // 2, rng)),
+        batch_size=args.batch_size,
         shuffle=False)
 
     model = VAE().to(device)

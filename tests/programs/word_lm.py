@@ -112,7 +112,8 @@ def main():
     parser.add_argument('--batch_size', type=int, default=4, metavar='N')
     parser.add_argument('--bptt', type=int, default=8)
     parser.add_argument('--dropout', type=float, default=0.2)
-    parser.add_argument('--untied', action='store_true', help='do not tie the word embedding and softmax weights')
+    parser.add_argument('--untied', action='store_true',
+                        help='do not tie the word embedding and softmax weights')
     parser.add_argument('--seed', type=int, default=1111)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--log-interval', type=int, default=2, metavar='N')

@@ -17,4 +17,11 @@ from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 # torch's file names for layers defined above (aliases resolve names lazily; see _alias)
 from . import (adaptive, batchnorm, channelshuffle, distance, fold,  # noqa: F401,E402
-               instancenorm, lazy, utils)
+               instancenorm, lazy, linear_cross_entropy_options, utils)
+
+# ``from .modules import *`` (in gputensor.nn) takes the layer classes only, not the submodules
+# (``nn.modules.utils`` must not shadow ``nn.utils``).
+__all__ = sorted({name for mod in (module, container, linear, flatten, padding, activation,  # noqa: F405
+                                   conv, pooling, pixelshuffle, upsampling, dropout,  # noqa: F405
+                                   normalization, sparse, loss, rnn, transformer)  # noqa: F405
+                  for name in mod.__all__})

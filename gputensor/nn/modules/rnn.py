@@ -16,6 +16,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -164,6 +165,8 @@ class RNNBase(Module):
 
     def forward(self, input: Tensor, hx=None):
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
@@ -189,8 +192,38 @@ class RNNBase(Module):
             c_n = c_n.squeeze(1) if c_n is not None else None
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
 
-    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None) -> tuple:
-        """Time-major (T, B, in) sequence through every layer; returns (out, h_n, c_n)."""
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """A PackedSequence in, one out: steps run on the sorted batch, updating at step t only
+        the ``batch_sizes[t]`` sequences still running; states come back in the caller's order."""
+        data, sizes = packed.data, [int(b) for b in packed.batch_sizes.tolist()]
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]}")
+        B, steps, off = sizes[0], [], 0
+        for b in sizes:
+            step = data[off:off + b]
+            off += b
+            steps.append(step if b == B else cat([step, zeros((B - b, data.shape[1]),
+                                                              dtype=data.dtype,
+                                                              device=data.device)], 0))
+        x = stack(steps)
+        order, undo = packed.sorted_indices, packed.unsorted_indices
+        if hx is not None and order is not None:
+            hx = (tuple(h.index_select(1, order) for h in hx) if self.mode == "LSTM"
+                  else hx.index_select(1, order))
+        h0, c0 = self._initial(hx, x, True)
+        out, h_n, c_n = self._run(x, h0, c0, sizes)
+        out = PackedSequence(cat([out[t, :b] for t, b in enumerate(sizes)], 0),
+                             packed.batch_sizes, order, undo)
+        if undo is not None:
+            h_n = h_n.index_select(1, undo)
+            c_n = c_n.index_select(1, undo) if c_n is not None else None
+        return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
+
+    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None, sizes: list | None = None) -> tuple:
+        """Time-major (T, B, in) sequence through every layer; returns (out, h_n, c_n).
+        ``sizes`` (packed input, batch sorted by decreasing length): at step t only the first
+        sizes[t] rows advance, the others keep their state."""
         dirs = 2 if self.bidirectional else 1
         T = x.shape[0]
         hs, cs = [], []
@@ -203,7 +236,14 @@ class RNNBase(Module):
                 h, c = h0[k], (c0[k] if c0 is not None else None)
                 ys = [None] * T
                 for t in (range(T - 1, -1, -1) if d else range(T)):
-                    h, c = _step(self.mode, gi[t], h, c, w_hh, b_hh)
+                    b = h.shape[0] if sizes is None else sizes[t]
+                    if b == h.shape[0]:
+                        h, c = _step(self.mode, gi[t], h, c, w_hh, b_hh)
+                    else:
+                        hb, cb = _step(self.mode, gi[t, :b], h[:b],
+                                       None if c is None else c[:b], w_hh, b_hh)
+                        h = cat([hb, h[b:]], 0)
+                        c = None if c is None else cat([cb, c[b:]], 0)
                     ys[t] = h
                 outs.append(stack(ys))
                 hs.append(h)

@@ -1,0 +1,361 @@
+"""Gaps found by running PyTorch's beginner/intermediate tutorials with ``import gputensor as
+torch``: each test pins one fix against torch (values, reprs, errors, gradients)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from helpers import check_lib_op, to_gt, to_np
+
+import gputensor as gt
+from gputensor import _format
+from gputensor.autograd import functional as gtF
+from gputensor.nn.utils import rnn as gt_rnn
+
+
+def _repr(obj) -> str:
+    return repr(obj).replace("gputensor.", "torch.")
+
+
+# --- torch.Size arithmetic -----------------------------------------------------------------
+
+def test_size_arithmetic_keeps_size():
+    g, t = gt.Size([2, 3]), torch.Size([2, 3])
+    for f in (lambda s: s + (4,), lambda s: (4,) + s, lambda s: s * 2, lambda s: 2 * s,
+              lambda s: s + s, lambda s: s[1:] + s[:1]):
+        assert type(f(g)) is gt.Size
+        assert _repr(f(g)) == repr(f(t))
+    assert gt.zeros(3, 4).shape[:-1] + (5,) == (3, 5)
+    with pytest.raises(TypeError):
+        g + [4]
+
+
+# --- namedtuple results print like torch.return_types -----------------------------------
+
+def test_return_types_repr():
+    a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], np.float32)
+    for f in (lambda lib, x: x.max(1), lambda lib, x: lib.topk(x, 2), lambda lib, x: x.sort(),
+              lambda lib, x: lib.histogram(x.reshape(-1), bins=2)):
+        assert _repr(f(gt, gt.tensor(a))) == repr(f(torch, torch.tensor(a)))
+    v, i = gt.tensor(a).topk(1)
+    assert v.shape == (2, 1) and i.dtype == gt.int64
+
+
+# --- set_printoptions / get_printoptions ---------------------------------------------------
+
+@pytest.fixture
+def printoptions():
+    yield
+    gt.set_printoptions(profile="default")
+    torch.set_printoptions(profile="default")
+
+
+@pytest.mark.parametrize("opts", [dict(precision=2), dict(precision=4, sci_mode=False),
+                                  dict(sci_mode=True), dict(threshold=5, edgeitems=2),
+                                  dict(linewidth=40), dict(profile="short"),
+                                  dict(profile="full")])
+def test_set_printoptions_matches_torch(printoptions, opts):
+    gt.set_printoptions(**opts)
+    torch.set_printoptions(**opts)
+    for a in (np.array([1.23456, 2.5], np.float32), np.array([1e-6, 1.0], np.float32),
+              np.arange(30, dtype=np.float32), np.arange(10),
+              np.arange(2000.0, dtype=np.float32).reshape(40, 50)):
+        assert _repr(gt.tensor(a)) == repr(torch.tensor(a))
+    assert _format.get_printoptions() == torch._tensor_str.get_printoptions()
+
+
+def test_printoptions_default_profile_restores(printoptions):
+    gt.set_printoptions(precision=1, threshold=3, sci_mode=True)
+    gt.set_printoptions(profile="default")
+    assert _format.get_printoptions() == dict(precision=4, threshold=1000, edgeitems=3,
+                                              linewidth=80, sci_mode=None)
+    assert repr(gt.tensor([1.23456])) == "tensor([1.2346])"
+
+
+# --- float(tensor that requires grad) warns once, as torch does ---------------------------
+
+def test_float_of_requires_grad_warns_once(monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["gputensor.tensor"], "_warned_float", False)
+    loss = gt.tensor(0.5, requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with gt.no_grad():
+            assert float(loss) == 1.0
+        assert not w
+        assert float(loss) == 1.0
+        assert float(loss) == 1.0
+        assert float(loss.detach()) == 1.0
+    assert len(w) == 1 and "requires_grad=True to a scalar" in str(w[0].message)
+    assert issubclass(w[0].category, UserWarning)
+
+
+# --- torch.autograd.functional ---------------------------------------------------------------
+
+def _cmp(g, t, atol=1e-6):
+    if isinstance(t, tuple):
+        assert isinstance(g, tuple) and len(g) == len(t)
+        for a, b in zip(g, t):
+            _cmp(a, b, atol)
+        return
+    assert tuple(g.shape) == tuple(t.shape)
+    np.testing.assert_allclose(to_np(g), t.detach().numpy(), atol=atol, rtol=1e-5)
+
+
+def _both(arrays, device):
+    return (tuple(to_gt(a, device) for a in arrays),
+            tuple(torch.tensor(a) for a in arrays))
+
+
+F1 = lambda lib, x: (x.exp() * x.sin()).sum(dim=-1)  # noqa: E731
+F2 = lambda lib, x, y: (x.unsqueeze(-1) * y).tanh()  # noqa: E731
+F3 = lambda lib, x, y: ((x ** 3).sum() * y.sum(), x * 2)  # noqa: E731
+
+
+@pytest.mark.parametrize("fn,n_in,tuple_in", [(F1, 1, False), (F1, 1, True), (F2, 2, True),
+                                               (F3, 2, True)])
+def test_jacobian_matches_torch(device, rng, fn, n_in, tuple_in):
+    arrays = [rng.standard_normal((2, 3)), rng.standard_normal(3)][:n_in]
+    g_in, t_in = _both(arrays, device)
+    g = gtF.jacobian(lambda *a: fn(gt, *a), g_in if tuple_in else g_in[0])
+    t = torch.autograd.functional.jacobian(lambda *a: fn(torch, *a),
+                                           t_in if tuple_in else t_in[0])
+    _cmp(g, t)
+
+
+def test_hessian_vjp_jvp_vhp_hvp_match_torch(rng):
+    f = lambda lib, x, y: (x.pow(2).sum() * y.sin().sum() + (x * x).exp().sum())  # noqa: E731
+    arrays = [rng.standard_normal(3), rng.standard_normal(2)]
+    (gx, gy), (tx, ty) = _both(arrays, "cpu")
+    G, T = (lambda *a: f(gt, *a)), (lambda *a: f(torch, *a))
+    tF = torch.autograd.functional
+    _cmp(gtF.hessian(G, (gx, gy)), tF.hessian(T, (tx, ty)))
+    _cmp(gtF.hessian(lambda x: G(x, gy), gx), tF.hessian(lambda x: T(x, ty), tx))
+    v = (np.ones(3), np.arange(2.0))
+    (gvx, gvy), (tvx, tvy) = _both(v, "cpu")
+    for name in ("vjp", "vhp", "hvp"):
+        vv = ((gvx, gvy), (tvx, tvy)) if name != "vjp" else (None, None)
+        _cmp(getattr(gtF, name)(G, (gx, gy), vv[0]), getattr(tF, name)(T, (tx, ty), vv[1]))
+    h = lambda lib, x: x.sin() * x  # noqa: E731
+    _cmp(gtF.jvp(lambda x: h(gt, x), gx, gvx), tF.jvp(lambda x: h(torch, x), tx, tvx))
+    _cmp(gtF.vjp(lambda x: h(gt, x), gx, gvx), tF.vjp(lambda x: h(torch, x), tx, tvx))
+
+
+def test_jacobian_create_graph_is_differentiable():
+    x = gt.tensor([1.0, 2.0], dtype=gt.float64, requires_grad=True)
+    j = gtF.jacobian(lambda x: x ** 3, x, create_graph=True)
+    assert j.requires_grad
+    j.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [6.0, 12.0])
+    assert not gtF.jacobian(lambda x: x ** 3, x).requires_grad
+
+
+def test_autograd_functional_errors_match_torch():
+    cases = [(lambda F, lib: F.hessian(lambda x: x * 2, lib.ones(2)), RuntimeError),
+             (lambda F, lib: F.vjp(lambda x: x * 2, lib.ones(2)), RuntimeError),
+             (lambda F, lib: F.jacobian(lambda x: x, [lib.ones(2)]), TypeError),
+             (lambda F, lib: F.vjp(lambda x: x * 2, lib.ones(2), lib.ones(3)), RuntimeError)]
+    for case, exc in cases:
+        with pytest.raises(exc) as t_err:
+            case(torch.autograd.functional, torch)
+        with pytest.raises(exc) as g_err:
+            case(gtF, gt)
+        assert str(g_err.value).replace("gputensor", "torch") == str(t_err.value)
+    # an output independent of the input: zeros, as torch without strict
+    np.testing.assert_array_equal(to_np(gtF.jacobian(lambda x: gt.ones(2), gt.ones(3))),
+                                  np.zeros((2, 3)))
+
+
+# --- nn.utils.rnn ------------------------------------------------------------------------
+
+SEQS = [np.arange(1, 4), np.arange(4, 6), np.arange(6, 7)]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(batch_first=True, padding_value=-1),
+                                dict(padding_side="left")])
+def test_pad_sequence(kw):
+    g = gt_rnn.pad_sequence([gt.tensor(s) for s in SEQS], **kw)
+    t = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in SEQS], **kw)
+    np.testing.assert_array_equal(to_np(g), t.numpy())
+
+
+@pytest.mark.parametrize("order,enforce", [([0, 1, 2], True), ([1, 2, 0], False)])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pack_pad_roundtrip_matches_torch(rng, order, enforce, batch_first):
+    lengths = [[3, 2, 1][i] for i in order]
+    x = rng.standard_normal((3, 3, 2)).astype(np.float32)
+    gp = gt_rnn.pack_padded_sequence(gt.tensor(x), lengths, batch_first, enforce)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, batch_first, enforce)
+    np.testing.assert_array_equal(to_np(gp.data), tp.data.numpy())
+    np.testing.assert_array_equal(to_np(gp.batch_sizes), tp.batch_sizes.numpy())
+    assert gp.batch_sizes.dtype == gt.int64
+    for a, b in ((gp.sorted_indices, tp.sorted_indices),
+                 (gp.unsorted_indices, tp.unsorted_indices)):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_array_equal(to_np(a), b.numpy())
+    gpad, glen = gt_rnn.pad_packed_sequence(gp, batch_first, padding_value=9.0, total_length=4)
+    tpad, tlen = torch.nn.utils.rnn.pad_packed_sequence(tp, batch_first, 9.0, total_length=4)
+    np.testing.assert_array_equal(to_np(gpad), tpad.numpy())
+    np.testing.assert_array_equal(to_np(glen), tlen.numpy())
+    assert [to_np(s).tolist() for s in gt_rnn.unpack_sequence(gp)] == \
+        [s.tolist() for s in torch.nn.utils.rnn.unpack_sequence(tp)]
+
+
+def test_pack_errors_match_torch():
+    for f in (lambda lib, r: r.pack_padded_sequence(lib.zeros(3, 2), [1, 3]),
+              lambda lib, r: r.pack_padded_sequence(lib.zeros(3, 2), [3, 0]),
+              lambda lib, r: r.pad_packed_sequence(r.pack_sequence([lib.ones(3)]),
+                                                   total_length=2)):
+        with pytest.raises(Exception) as t_err:
+            f(torch, torch.nn.utils.rnn)
+        with pytest.raises(type(t_err.value)) as g_err:
+            f(gt, gt_rnn)
+        assert str(g_err.value).split("(")[0] == str(t_err.value).split("(")[0]
+
+
+def _twin(name, *args, device="cpu", **kw):
+    t_mod = getattr(torch.nn, name)(*args, **kw)
+    g_mod = getattr(gt.nn, name)(*args, **kw)
+    g_mod.load_state_dict({k: gt.tensor(v.detach().numpy()) for k, v in t_mod.state_dict().items()})
+    return t_mod, g_mod.to(device)
+
+
+@pytest.mark.parametrize("name,kw", [("LSTM", dict(num_layers=2, bidirectional=True)),
+                                     ("GRU", dict(batch_first=True)),
+                                     ("RNN", dict(bidirectional=True))])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_rnn_on_packed_sequence_matches_torch(rng, name, kw, with_state):
+    t_mod, g_mod = _twin(name, 2, 3, **kw)
+    lengths = [2, 4, 1]
+    bf = kw.get("batch_first", False)
+    x = rng.standard_normal((3, 4, 2) if bf else (4, 3, 2)).astype(np.float32)
+    dirs = (2 if kw.get("bidirectional") else 1) * kw.get("num_layers", 1)
+    h = rng.standard_normal((dirs, 3, 3)).astype(np.float32)
+    tx, gx = torch.tensor(x, requires_grad=True), gt.tensor(x, requires_grad=True)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, bf, enforce_sorted=False)
+    gp = gt_rnn.pack_padded_sequence(gx, lengths, bf, enforce_sorted=False)
+    state = None
+    if with_state:
+        state = ((torch.tensor(h), torch.tensor(h * 0.5)) if name == "LSTM" else torch.tensor(h),
+                 (gt.tensor(h), gt.tensor(h * 0.5)) if name == "LSTM" else gt.tensor(h))
+    t_out, t_h = t_mod(tp, state[0] if state else None)
+    g_out, g_h = g_mod(gp, state[1] if state else None)
+    assert isinstance(g_out, gt_rnn.PackedSequence)
+    np.testing.assert_allclose(to_np(g_out.data), t_out.data.detach().numpy(), atol=1e-5)
+    for a, b in zip(g_h if name == "LSTM" else (g_h,), t_h if name == "LSTM" else (t_h,)):
+        np.testing.assert_allclose(to_np(a), b.detach().numpy(), atol=1e-5)
+    t_pad = torch.nn.utils.rnn.pad_packed_sequence(t_out, bf)[0]
+    g_pad = gt_rnn.pad_packed_sequence(g_out, bf)[0]
+    w = rng.standard_normal(tuple(t_pad.shape)).astype(np.float32)
+    (t_pad * torch.tensor(w)).sum().backward()
+    (g_pad * gt.tensor(w)).sum().backward()
+    np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), atol=1e-5)
+    for (n, tp_), gp_ in zip(t_mod.named_parameters(), g_mod.parameters()):
+        np.testing.assert_allclose(to_np(gp_.grad), tp_.grad.numpy(), atol=1e-5, err_msg=n)
+
+
+def test_packed_gru_on_device(device, rng):
+    t_mod, g_mod = _twin("GRU", 2, 3, device=device)
+    seqs = [rng.standard_normal((n, 2)).astype(np.float32) for n in (3, 1)]
+    t_out, t_h = t_mod(torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs]))
+    g_out, g_h = g_mod(gt_rnn.pack_sequence([gt.tensor(s, device=device) for s in seqs]))
+    np.testing.assert_allclose(to_np(g_out.data), t_out.data.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(to_np(g_h), t_h.detach().numpy(), atol=1e-5)
+    assert g_out.data.device.type == device
+
+
+def test_rnn_module_path_imports():
+    from gputensor.nn.utils.rnn import PackedSequence, pack_padded_sequence  # noqa: F401
+    assert gt.nn.utils.rnn.pad_sequence is gt_rnn.pad_sequence
+
+
+# --- multinomial ----------------------------------------------------------------------------
+
+def test_multinomial_errors_match_torch():
+    cases = [lambda lib: lib.multinomial(lib.tensor([1, 2]), 1),
+             lambda lib: lib.multinomial(lib.ones(2, 2, 2), 1),
+             lambda lib: lib.multinomial(lib.ones(2), 3),
+             lambda lib: lib.multinomial(lib.tensor([-1.0, 1.0]), 1),
+             lambda lib: lib.multinomial(lib.zeros(3), 1),
+             lambda lib: lib.multinomial(lib.ones(3), 0)]
+    for case in cases:
+        with pytest.raises(RuntimeError) as t_err:
+            case(torch)
+        with pytest.raises(RuntimeError, match=str(t_err.value).replace("(", r"\(")
+                           .replace(")", r"\)").replace("`", ".")):
+            case(gt)
+
+
+def test_multinomial_samples(device):
+    gt.manual_seed(0)
+    p = gt.tensor([[1.0, 2.0, 7.0], [0.0, 0.0, 1.0]], device=device)
+    s = gt.multinomial(p, 400, replacement=True)
+    assert s.shape == (2, 400) and s.dtype == gt.int64 and s.device.type == device
+    counts = np.bincount(to_np(s[0]), minlength=3) / 400
+    np.testing.assert_allclose(counts, [0.1, 0.2, 0.7], atol=0.08)
+    assert (to_np(s[1]) == 2).all()
+    w = p[0].multinomial(3)
+    assert sorted(to_np(w).tolist()) == [0, 1, 2]
+    assert gt.multinomial(gt.tensor([0.0, 1.0, 0.0], device=device), 1).tolist() == [1]
+    g1 = gt.multinomial(p, 5, True, generator=gt.Generator().manual_seed(3))
+    g2 = gt.multinomial(p, 5, True, generator=gt.Generator().manual_seed(3))
+    assert gt.equal(g1, g2)
+
+
+def test_multinomial_without_replacement_frequencies():
+    gt.manual_seed(1)
+    first = gt.multinomial(gt.tensor([[1.0, 2.0, 7.0]] * 3000), 2)[:, 0]
+    np.testing.assert_allclose(np.bincount(to_np(first), minlength=3) / 3000, [0.1, 0.2, 0.7],
+                               atol=0.03)
+
+
+# --- rot90, diff, ravel, column_stack -----------------------------------------------------
+
+@pytest.mark.parametrize("k,dims", [(1, (0, 1)), (-1, (0, 1)), (2, (1, 0)), (3, (0, 2)),
+                                    (4, (1, 2))])
+def test_rot90(device, rng, k, dims):
+    check_lib_op(lambda lib, x: lib.rot90(x, k, dims), rng.standard_normal((2, 3, 1)),
+                 device=device)
+
+
+@pytest.mark.parametrize("n,dim,extra", [(1, -1, False), (2, 0, False), (1, 1, True),
+                                         (0, 0, False)])
+def test_diff(device, rng, n, dim, extra):
+    a, pre, app = (rng.standard_normal((3, 4)), rng.standard_normal((3, 1)),
+                   rng.standard_normal((3, 2)))
+    if extra:
+        check_lib_op(lambda lib, x, p, q: lib.diff(x, n, dim, prepend=p, append=q), a, pre, app,
+                     device=device)
+    else:
+        check_lib_op(lambda lib, x: x.diff(n, dim), a, device=device)
+    b = np.array([True, False, False, True])
+    check_lib_op(lambda lib, x: lib.diff(x), b, device=device, grad=False)
+
+
+def test_ravel_column_stack_is_floating_point(device, rng):
+    check_lib_op(lambda lib, x: lib.ravel(x.t()), rng.standard_normal((2, 3)), device=device)
+    check_lib_op(lambda lib, x, y, z: lib.column_stack([x, y, z]),
+                 rng.standard_normal(()), rng.standard_normal(1), rng.standard_normal((1, 2)),
+                 device=device)
+    assert gt.is_floating_point(gt.ones(1)) and not gt.is_floating_point(gt.ones(1).long())
+    for f in (lambda lib: lib.rot90(lib.ones(2, 2), 1, [0]), lambda lib: lib.diff(lib.tensor(1)),
+              lambda lib: lib.column_stack([])):
+        with pytest.raises(RuntimeError) as t_err:
+            f(torch)
+        with pytest.raises(RuntimeError, match=str(t_err.value)):
+            f(gt)
+
+
+# --- optimizers accept and record torch's keyword options ---------------------------------
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_optimizer_defaults_and_repr_match_torch(name):
+    t_opt = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))])
+    g_opt = getattr(gt.optim, name)([gt.nn.Parameter(gt.ones(2))])
+    assert list(g_opt.defaults.items()) == list(t_opt.defaults.items())
+    assert repr(g_opt) == repr(t_opt)
+    assert list(g_opt.state_dict()["param_groups"][0]) == \
+        list(t_opt.state_dict()["param_groups"][0])
+    kw = dict(differentiable=False, foreach=None)
+    getattr(gt.optim, name)([gt.nn.Parameter(gt.ones(2))], **kw)
