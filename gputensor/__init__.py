@@ -24,9 +24,12 @@ from .ops.pointwise_more import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
+from .ops.linalg_decomp import *  # noqa: F401,F403
+from .ops.linalg_decomp import legacy_qr as qr, legacy_svd as svd  # noqa: F401
 from .ops.shape_more import *  # noqa: F401,F403
 from .ops.shape_compose import *  # noqa: F401,F403
 from .ops.sampling import *  # noqa: F401,F403
+from .ops.distance import *  # noqa: F401,F403  (torch.cosine_similarity, torch.cdist ...)
 from .ops.pointwise import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .ops.inplace import *  # noqa: F401,F403
@@ -40,6 +43,7 @@ from .ops.conv_transpose import *  # noqa: F401,F403
 from .ops.conv3d import *  # noqa: F401,F403
 from .ops.pixel_shuffle import *  # noqa: F401,F403
 from .ops.pool3d import max_pool3d  # noqa: F401
+from .ops.loss_torch import *  # noqa: F401,F403  (torch.kl_div ...: int reduction)
 from . import cuda
 from . import accelerator, backends  # noqa: E402
 from ._legacy import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)

@@ -1,5 +1,6 @@
-"""``torch.linalg``: the norms, products and cross product built on gputensor's differentiable ops.
-Decompositions (svd, eig, solve, ...) are not provided."""
+"""``torch.linalg``: norms, products and the cross product built on gputensor's differentiable
+ops, and the decompositions and solvers of ``ops.linalg_decomp``. (Non-symmetric ``eig`` is not
+provided: it needs complex dtypes.)"""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,10 @@ import math
 from .ops.einsum import einsum
 from .ops.linalg import linalg_cross, matmul, scalar_name
 from .ops.reduce import amax, amin, norm as _norm
+from .ops.linalg_decomp import (LinAlgError, cholesky_ex, det, eigh, eigvalsh, inv_ex,  # noqa: F401
+                                linalg_cholesky as cholesky, lstsq, matrix_exp, matrix_power,
+                                matrix_rank, pinv, qr, slogdet, solve, solve_triangular, svd,
+                                svdvals, inverse as inv)
 from .tensor import Tensor, _wrap_dim
 
 
@@ -41,8 +46,15 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
         sums = A.abs().sum(inner, keepdim=True)
         out = (amax if ord > 0 else amin)(sums, outer, keepdim=True)
         return out if keepdim else out.squeeze((d0, d1))
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} (singular-value norms) is not "
-                              f"supported by gputensor")
+    if ord in (2, -2, "nuc"):
+        perm = [i for i in range(A.ndim) if i not in (d0, d1)] + [d0, d1]
+        s = svdvals(A.permute(perm))
+        out = s.sum(-1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = out.unsqueeze(d)
+        return out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -86,4 +98,6 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot", "diagonal",
-           "matmul"]
+           "matmul", "LinAlgError", "det", "slogdet", "inv", "inv_ex", "solve", "cholesky",
+           "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "lstsq", "pinv",
+           "matrix_power", "matrix_exp", "matrix_rank", "solve_triangular"]

@@ -359,3 +359,123 @@ def test_optimizer_defaults_and_repr_match_torch(name):
         list(t_opt.state_dict()["param_groups"][0])
     kw = dict(differentiable=False, foreach=None)
     getattr(gt.optim, name)([gt.nn.Parameter(gt.ones(2))], **kw)
+
+
+# --- cosine_similarity, pairwise_distance, cdist and their modules --------------------------
+
+@pytest.mark.parametrize("shapes,kw", [(((3, 4), (3, 4)), dict()), (((2, 3, 4), (1, 4)),
+                                                                     dict(dim=-1)),
+                                       (((3, 4), (3, 4)), dict(dim=0, eps=1e-3))])
+def test_cosine_similarity(device, rng, shapes, kw):
+    a, b = (rng.standard_normal(s) for s in shapes)
+    check_lib_op(lambda lib, x, y: lib.nn.functional.cosine_similarity(x, y, **kw), a, b,
+                 device=device)
+    check_lib_op(lambda lib, x, y: lib.nn.CosineSimilarity(**kw)(x, y), a, b, device=device,
+                 grad=False)
+    check_lib_op(lambda lib, x, y: lib.cosine_similarity(x, y, **kw), a, b, device=device,
+                 grad=False)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(p=1.0, keepdim=True), dict(p=3.0, eps=1e-3)])
+def test_pairwise_distance(device, rng, kw):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    check_lib_op(lambda lib, x, y: lib.nn.functional.pairwise_distance(x, y, **kw), a, b,
+                 device=device)
+    check_lib_op(lambda lib, x, y: lib.nn.PairwiseDistance(**kw)(x, y), a, b, device=device,
+                 grad=False)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+def test_cdist(device, rng, p):
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    check_lib_op(lambda lib, x, y: lib.cdist(x, y, p=p), a, b, device=device)
+    z = gt.zeros(2, 3, requires_grad=True)
+    gt.cdist(z, gt.zeros(2, 3)).sum().backward()
+    assert to_np(z.grad).tolist() == [[0.0] * 3] * 2  # zero distance: zero gradient, as torch
+
+
+# --- InstanceNorm --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,shape", [("InstanceNorm1d", (2, 3, 5)),
+                                        ("InstanceNorm2d", (2, 3, 3, 2)),
+                                        ("InstanceNorm1d", (3, 5))])
+@pytest.mark.parametrize("kw", [dict(), dict(affine=True, track_running_stats=True)])
+def test_instance_norm_matches_torch(rng, name, shape, kw):
+    t_mod = getattr(torch.nn, name)(3, **kw)
+    g_mod = getattr(gt.nn, name)(3, **kw)
+    assert _repr(g_mod) == repr(t_mod)
+    assert list(g_mod.state_dict()) == list(t_mod.state_dict())
+    x = rng.standard_normal(shape).astype(np.float32)
+    for train in (True, False):
+        t_mod.train(train)
+        g_mod.train(train)
+        tx, gx = torch.tensor(x, requires_grad=True), gt.tensor(x, requires_grad=True)
+        t_out, g_out = t_mod(tx), g_mod(gx)
+        np.testing.assert_allclose(to_np(g_out), t_out.detach().numpy(), atol=1e-5)
+        (t_out * torch.tensor(x)).sum().backward()
+        (g_out * gt.tensor(x)).sum().backward()
+        np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), atol=1e-4)
+        for k, v in t_mod.state_dict().items():
+            np.testing.assert_allclose(to_np(g_mod.state_dict()[k]), v.numpy(), atol=1e-6)
+
+
+def test_instance_norm_functional_and_errors(device, rng):
+    check_lib_op(lambda lib, x, w, b: lib.nn.functional.instance_norm(x, weight=w, bias=b),
+                 rng.standard_normal((2, 3, 4)), rng.standard_normal(3), rng.standard_normal(3),
+                 device=device)
+    for f in (lambda lib: lib.nn.InstanceNorm2d(3)(lib.ones(2, 3)),
+              lambda lib: lib.nn.InstanceNorm2d(3, affine=True)(lib.ones(1, 2, 3, 3)),
+              lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 1))):
+        with pytest.raises(ValueError) as t_err:
+            f(torch)
+        with pytest.raises(ValueError) as g_err:
+            f(gt)
+        assert str(g_err.value).replace("gputensor", "torch") == str(t_err.value)
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        gt.nn.InstanceNorm1d(4)(gt.ones(2, 3, 5))
+
+
+# --- Module full backward hooks ------------------------------------------------------------
+
+def _hook_log(lib):
+    m = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        m.weight.copy_(lib.tensor(np.arange(6.0).reshape(2, 3) / 10, dtype=lib.float32))
+        m.bias.fill_(0.1)
+    log = []
+
+    def full(mod, gi, go):
+        log.append(("full", [None if g is None else to_np(g).round(4).tolist() for g in gi],
+                    [to_np(g).round(4).tolist() for g in go]))
+
+    h = m.register_full_backward_hook(full)
+    m.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", len(go))))
+    x = lib.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    m(x).sum().backward()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        m(lib.tensor([[1.0, 2.0, 3.0]])).pow(2).sum().backward()
+    log.append(any("no inputs require gradients" in str(x.message) for x in w))
+    h.remove()
+    m(x).sum().backward()
+    relu = lib.nn.ReLU()
+    relu.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0,))
+    relu.register_full_backward_pre_hook(lambda mod, go: (go[0] * 3,))
+    y = lib.tensor([1.0, -1.0, 2.0], requires_grad=True)
+    z = lib.tensor([1.0, -1.0, 2.0], requires_grad=True)
+    (relu(y).sum() + lib.nn.Sequential(relu)(z * 1).sum()).backward()
+    log.append((y.grad.tolist(), z.grad.tolist()))
+    return log
+
+
+def test_full_backward_hooks_match_torch():
+    assert _hook_log(gt) == _hook_log(torch)
+
+
+def test_full_backward_hook_errors():
+    m = gt.nn.Linear(2, 2)
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="invalid number of grad_input, got 2, but expected 1"):
+        m(gt.ones(1, 2, requires_grad=True)).sum().backward()
+    with gt.no_grad():
+        assert not m(gt.ones(1, 2, requires_grad=True)).requires_grad

@@ -7,6 +7,8 @@ from ..ops.nn_layers_more import *
 from ..ops.attention import *
 from ..ops.conv import *
 from ..ops.loss import *
+from ..ops.loss_more import *  # noqa: F401,F403
+from ..ops.loss_ctc import *  # noqa: F401,F403
 from ..ops.pointwise import *  # relu, sigmoid, tanh ...
 from ..ops.pool import *
 from ..ops.conv_transpose import *  # noqa: F401,F403
@@ -15,6 +17,12 @@ from ..ops.pool3d import *  # noqa: F401,F403
 from ..ops.interpolate import *  # noqa: F401,F403
 from ..ops.pixel_shuffle import *  # noqa: F401,F403
 from ..ops.unpool import *  # noqa: F401,F403
+from ..ops.pool_more import *  # noqa: F401,F403
+from ..ops.norms_more import *  # noqa: F401,F403
+from ..ops.nn_misc import *  # noqa: F401,F403
+from ..ops.grid_sample import *  # noqa: F401,F403
+from ..ops.distance import *  # noqa: F401,F403
+from ..ops.instance_norm import *  # noqa: F401,F403
 
 # isort: split
 from ..ops.nn_functional import *  # last: its relu takes ``inplace``, as F.relu does

@@ -15,6 +15,8 @@ from .sparse import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
+from .instancenorm import *  # noqa: F401,F403
 # torch's file names for layers defined above (aliases resolve names lazily; see _alias)
 from . import (adaptive, batchnorm, channelshuffle, distance, fold,  # noqa: F401,E402
                instancenorm, lazy, linear_cross_entropy_options, utils)
@@ -23,5 +25,6 @@ from . import (adaptive, batchnorm, channelshuffle, distance, fold,  # noqa: F40
 # (``nn.modules.utils`` must not shadow ``nn.utils``).
 __all__ = sorted({name for mod in (module, container, linear, flatten, padding, activation,  # noqa: F405
                                    conv, pooling, pixelshuffle, upsampling, dropout,  # noqa: F405
-                                   normalization, sparse, loss, rnn, transformer)  # noqa: F405
+                                   normalization, sparse, loss, rnn, transformer,  # noqa: F405
+                                   distance, instancenorm)
                   for name in mod.__all__})

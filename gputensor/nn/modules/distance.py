@@ -1,5 +1,30 @@
-"""torch's import path ``torch.nn.modules.distance``: an alias; gputensor defines these layers in
-other files (see ``_alias``), and names resolve lazily, so layers added later are found too."""
+"""CosineSimilarity and PairwiseDistance (torch's ``torch.nn.modules.distance``)."""
+from __future__ import annotations
+
+from ...ops import distance as D
+from ...tensor import Tensor
 from ._alias import getattr_for
+from .module import Module
+
+
+class PairwiseDistance(Module):
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return D.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class CosineSimilarity(Module):
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return D.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+__all__ = ["PairwiseDistance", "CosineSimilarity"]
 
 __getattr__ = getattr_for(__name__)

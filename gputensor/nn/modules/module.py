@@ -109,12 +109,20 @@ class Module:
             res = hook(self, args)
             if res is not None:
                 args = res if isinstance(res, tuple) else (res,)
+        bw_hooks, bw_pre = self.__dict__.get("_backward_hooks"), self.__dict__.get(
+            "_backward_pre_hooks")
+        bw = None
+        if bw_hooks or bw_pre:
+            from ._backward_hooks import BackwardHook
+            bw = BackwardHook(self, list(bw_hooks.values()) if bw_hooks else [],
+                              list(bw_pre.values()) if bw_pre else [])
+            args = bw.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             res = hook(self, args, out)
             if res is not None:
                 out = res
-        return out
+        return out if bw is None else bw.setup_output_hook(out)
 
     # -- registration ------------------------------------------------------------------------
     def _check_new_name(self, name, kind: str) -> None:
@@ -479,6 +487,17 @@ class Module:
     def register_forward_hook(self, hook, *, prepend: bool = False) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; non-None replaces ``output``."""
         return self._add_hook(self._forward_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients w.r.t. the module's
+        inputs are known; non-None replaces ``grad_input``."""
+        return self._add_hook(self.__dict__.setdefault("_backward_hooks", OrderedDict()), hook,
+                              prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` before the module's backward; non-None replaces it."""
+        return self._add_hook(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()),
+                              hook, prepend)
 
     # -- printing ----------------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -1,0 +1,237 @@
+"""Decompositions and solvers against torch: values (or invariant reconstructions), dtypes,
+gradients of gauge-invariant losses, float64 gradcheck, and torch's errors."""
+import numpy as np
+import pytest
+import torch
+
+import gputensor as gt
+from helpers import check_lib_op, compare_torch, to_gt, to_np
+
+
+def _spd(lib, M):
+    return M @ M.mT + M.shape[-1] * lib.eye(M.shape[-1], dtype=M.dtype)
+
+
+def _sym(M):
+    return 0.5 * (M + M.mT)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_det_slogdet_logdet_inv(device, rng, shape):
+    a = rng.standard_normal(shape).astype(np.float32) + 2 * np.eye(shape[-1], dtype=np.float32)
+    check_lib_op(lambda lib, x: lib.linalg.det(x), a, device=device, atol=1e-4)
+    check_lib_op(lambda lib, x: lib.det(x), a, device=device, atol=1e-4)
+    check_lib_op(lambda lib, x: tuple(lib.linalg.slogdet(x)), a, device=device, atol=1e-4)
+    check_lib_op(lambda lib, x: lib.logdet(_spd(lib, x)), a, device=device, atol=1e-4)
+    check_lib_op(lambda lib, x: lib.linalg.inv(x), a, device=device, atol=1e-4)
+    check_lib_op(lambda lib, x: x.inverse(), a, device=device, atol=1e-4)
+
+
+def test_logdet_negative_is_nan(device):
+    a = np.diag([-1.0, 2.0])
+    out = gt.logdet(to_gt(a, device))
+    assert np.isnan(to_np(out)) and np.isnan(torch.logdet(torch.tensor(a)).item())
+    assert to_np(gt.logdet(to_gt(np.zeros((2, 2)), device))) == -np.inf
+
+
+@pytest.mark.parametrize("bshape", [(3,), (3, 2), (2, 3, 2)])
+def test_solve(device, rng, bshape):
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal(bshape)
+    check_lib_op(lambda lib, x, y: lib.linalg.solve(x, y), a, b, device=device)
+
+
+def test_solve_batched_vector_and_left(rng):
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    check_lib_op(lambda lib, x, y: lib.linalg.solve(x, y), a, rng.standard_normal((2, 3)),
+                 device="cpu")
+    check_lib_op(lambda lib, x, y: lib.linalg.solve(x, y, left=False), a,
+                 rng.standard_normal((2, 4, 3)), device="cpu")
+
+
+@pytest.mark.parametrize("upper", [True, False])
+def test_solve_triangular(rng, upper):
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((3, 2))
+    check_lib_op(lambda lib, x, y: lib.linalg.solve_triangular(x, y, upper=upper), a, b,
+                 device="cpu")
+    check_lib_op(lambda lib, x, y: lib.linalg.solve_triangular(x, y.mT, upper=upper,
+                                                               left=False, unitriangular=True),
+                 a, b, device="cpu")
+    check_lib_op(lambda lib, x, y: lib.triangular_solve(y, x, upper=upper, transpose=True)[0],
+                 a, b, device="cpu")
+
+
+@pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_cholesky_family(device, rng, shape):
+    m = rng.standard_normal(shape)
+    check_lib_op(lambda lib, x: lib.linalg.cholesky(_spd(lib, x)), m, device=device)
+    check_lib_op(lambda lib, x: lib.linalg.cholesky(_spd(lib, x), upper=True), m, device=device)
+    check_lib_op(lambda lib, x: lib.cholesky(_spd(lib, x)), m, device=device)
+    b = rng.standard_normal(shape[:-1] + (2,))
+    check_lib_op(lambda lib, x, y: lib.cholesky_solve(y, lib.linalg.cholesky(_spd(lib, x))),
+                 m, b, device="cpu")
+    check_lib_op(lambda lib, x: lib.cholesky_inverse(lib.linalg.cholesky(_spd(lib, x))), m,
+                 device="cpu")
+
+
+def test_linalg_errors(device):
+    z = to_gt(np.zeros((3, 3), np.float32), device)
+    with pytest.raises(gt.linalg.LinAlgError, match="linalg.inv: The diagonal element 1 is "
+                       "zero, the inversion could not be completed because the input matrix "
+                       "is singular."):
+        gt.linalg.inv(z)
+    assert issubclass(gt.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(RuntimeError, match=r"\(Batch element 1\): The factorization could not "
+                       r"be completed because the input is not positive-definite \(the leading "
+                       r"minor of order 2 is not positive-definite\)"):
+        gt.linalg.cholesky(to_gt(np.stack([np.eye(2), np.diag([1.0, -1.0])]), device))
+    with pytest.raises(gt.linalg.LinAlgError, match="The solver failed because the input "
+                       "matrix is singular"):
+        gt.linalg.solve(z, z)
+    with pytest.raises(RuntimeError, match="A must be batches of square matrices, but they "
+                       "are 3 by 2 matrices"):
+        gt.linalg.det(to_gt(np.zeros((3, 2)), device))
+    with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor as "
+                       "input. Got Long"):
+        gt.linalg.inv(to_gt(np.eye(2, dtype=np.int64), device))
+
+
+def test_inv_ex_cholesky_ex():
+    z = np.stack([np.eye(2), np.zeros((2, 2))]).astype(np.float32)
+    g, t = gt.linalg.inv_ex(gt.tensor(z)), torch.linalg.inv_ex(torch.tensor(z))
+    np.testing.assert_array_equal(to_np(g.info), t.info.numpy())
+    assert g.info.dtype == gt.int32
+    c = np.stack([np.eye(2), -np.eye(2)])
+    g, t = gt.linalg.cholesky_ex(gt.tensor(c)), torch.linalg.cholesky_ex(torch.tensor(c))
+    np.testing.assert_array_equal(to_np(g.info), t.info.numpy())
+    np.testing.assert_allclose(to_np(g.L)[0], t.L.numpy()[0])
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 4, 3)])
+def test_qr(device, rng, shape):
+    if device == "cuda" and len(shape) == 3:
+        pytest.skip("simulator: one batched case on cpu is enough")
+    a = rng.standard_normal(shape)
+    g = gt.linalg.qr(to_gt(a, device))
+    np.testing.assert_allclose(to_np(g.Q @ g.R), a, atol=1e-10)
+    np.testing.assert_allclose(to_np(g.R), np.triu(to_np(g.R)))
+    # torch and LAPACK share the Householder sign convention: compare Q, R and gradients
+    check_lib_op(lambda lib, x: tuple(lib.linalg.qr(x)), a, device=device)
+    r = gt.linalg.qr(to_gt(a, device), mode="r")
+    assert tuple(r.Q.shape) == (0,)
+
+
+def test_qr_complete_and_legacy(rng):
+    a = rng.standard_normal((4, 3))
+    compare_torch(lambda x: tuple(gt.linalg.qr(x, mode="complete")), a, device="cpu",
+                  torch_fn=lambda x: tuple(torch.linalg.qr(x, mode="complete")), grad=False)
+    check_lib_op(lambda lib, x: tuple(lib.qr(x)), a, device="cpu")
+
+
+def _svd_loss(lib, x, full=False):
+    U, S, Vh = lib.linalg.svd(x, full_matrices=full)
+    w = lib.arange(U.numel(), dtype=x.dtype).reshape(U.shape) / U.numel()
+    v = lib.arange(Vh.numel(), dtype=x.dtype).reshape(Vh.shape) / Vh.numel()
+    return (U * U * w).sum() + (Vh * Vh * v).sum() + (S * S).sum() + S.sum(), U @ lib.diag_embed(S) @ Vh
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 3, 4)])
+def test_svd(device, rng, shape):
+    if device == "cuda" and len(shape) == 3:
+        pytest.skip("simulator: one batched case on cpu is enough")
+    a = rng.standard_normal(shape)
+    check_lib_op(lambda lib, x: _svd_loss(lib, x), a, device=device)
+    check_lib_op(lambda lib, x: lib.linalg.svdvals(x), a, device=device)
+    g = gt.linalg.svd(to_gt(a, device))
+    k = min(shape[-2:])
+    np.testing.assert_allclose(to_np(g.U[..., :k] * g.S.unsqueeze(-2) @ g.Vh[..., :k, :]), a,
+                               atol=1e-10)
+    assert tuple(g.U.shape) == shape[:-1] + (shape[-2],)
+    assert tuple(g.Vh.shape) == shape[:-2] + (shape[-1], shape[-1])
+
+
+def test_legacy_svd(rng):
+    a = rng.standard_normal((4, 3))
+    U, S, V = gt.svd(gt.tensor(a))
+    tU, tS, tV = torch.svd(torch.tensor(a))
+    assert tuple(V.shape) == tuple(tV.shape) == (3, 3)
+    np.testing.assert_allclose(to_np(U @ gt.diag_embed(S) @ V.mT), a, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_eigh(device, rng, shape):
+    a = rng.standard_normal(shape)
+
+    def f(lib, x):
+        L, Q = lib.linalg.eigh(_sym(x))
+        w = lib.arange(Q.numel(), dtype=x.dtype).reshape(Q.shape) / Q.numel()
+        return L, (Q * Q * w).sum() + (L * L).sum()
+
+    check_lib_op(f, a, device=device)
+    check_lib_op(lambda lib, x: lib.linalg.eigvalsh(_sym(x), UPLO="U"), a, device=device)
+    L, Q = gt.linalg.eigh(to_gt(_sym(a), device))
+    np.testing.assert_allclose(to_np(Q @ gt.diag_embed(L) @ Q.mT), _sym(a), atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 3, 3)])
+def test_pinv_lstsq(device, rng, shape):
+    if device == "cuda" and shape != (4, 3):
+        pytest.skip("simulator: one case")
+    a = rng.standard_normal(shape)
+    check_lib_op(lambda lib, x: lib.linalg.pinv(x), a, device=device)
+    check_lib_op(lambda lib, x: lib.pinverse(x), a, device=device)
+    b = rng.standard_normal(shape[:-1] + (2,))
+    check_lib_op(lambda lib, x, y: lib.linalg.lstsq(x, y).solution, a, b, device=device)
+    g, t = gt.linalg.lstsq(to_gt(a, device), to_gt(b, device)), torch.linalg.lstsq(
+        torch.tensor(a), torch.tensor(b))
+    np.testing.assert_array_equal(to_np(g.rank), t.rank.numpy())
+    assert g.rank.dtype == gt.int64 and tuple(g.residuals.shape) == tuple(t.residuals.shape)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power(device, rng, n):
+    if device == "cuda" and n not in (3, -2):
+        pytest.skip("simulator: two cases")
+    a = rng.standard_normal((2, 3, 3)) * 0.5 + np.eye(3)
+    check_lib_op(lambda lib, x: lib.linalg.matrix_power(x, n), a, device=device)
+    check_lib_op(lambda lib, x: x.matrix_power(n), a, device="cpu")
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 6.0])
+def test_matrix_exp(device, rng, scale):
+    if device == "cuda" and scale != 1.0:
+        pytest.skip("simulator: one case")
+    a = rng.standard_normal((2, 3, 3)) * scale
+    check_lib_op(lambda lib, x: lib.linalg.matrix_exp(x), a, device=device, rtol=1e-6,
+                 atol=1e-6)
+    check_lib_op(lambda lib, x: lib.matrix_exp(x.float()), a, device="cpu", rtol=1e-4,
+                 atol=1e-4, grad=False)
+
+
+def test_matrix_rank(device, rng):
+    a = rng.standard_normal((2, 4, 2)) @ rng.standard_normal((2, 2, 5))
+    g = gt.linalg.matrix_rank(to_gt(a, device))
+    np.testing.assert_array_equal(to_np(g), torch.linalg.matrix_rank(torch.tensor(a)).numpy())
+    assert g.dtype == gt.int64
+    assert int(gt.linalg.matrix_rank(to_gt(np.eye(3), device), atol=2.0).sum()) == 0
+    assert int(gt.linalg.matrix_rank(to_gt(np.eye(3), device), rtol=0.5)) == 3
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+def test_singular_value_norms(device, rng, ord):
+    a = rng.standard_normal((2, 3, 4))
+    check_lib_op(lambda lib, x: lib.linalg.matrix_norm(x, ord), a, device=device)
+    check_lib_op(lambda lib, x: lib.linalg.matrix_norm(x, ord, dim=(0, 2), keepdim=True), a,
+                 device="cpu")
+    check_lib_op(lambda lib, x: lib.linalg.norm(x[0], ord), a, device="cpu")
+
+
+def test_dtypes_float32(rng):
+    a = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).astype(np.float32)
+    for name in ("det", "inv", "svdvals", "pinv", "matrix_exp"):
+        out = getattr(gt.linalg, name)(gt.tensor(a))
+        assert out.dtype == gt.float32, name
+    with pytest.raises(RuntimeError, match="Low precision dtypes not supported. Got Half"):
+        gt.linalg.inv(gt.tensor(a).half())
