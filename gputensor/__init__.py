@@ -9,6 +9,7 @@ from .tensor import Size, Tensor
 from ._generator import Generator
 from ._format import set_printoptions  # noqa: F401
 from . import autograd
+from .autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from . import ops
@@ -25,6 +26,7 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.linalg_decomp import *  # noqa: F401,F403
+from .ops.special_math import *  # noqa: F401,F403
 from .ops.linalg_decomp import legacy_qr as qr, legacy_svd as svd  # noqa: F401
 from .ops.shape_more import *  # noqa: F401,F403
 from .ops.shape_compose import *  # noqa: F401,F403
@@ -41,14 +43,22 @@ from .ops.conv import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from .ops.conv_transpose import *  # noqa: F401,F403
 from .ops.conv3d import *  # noqa: F401,F403
+from .ops.conv_transpose3d import *  # noqa: F401,F403
 from .ops.pixel_shuffle import *  # noqa: F401,F403
 from .ops.pool3d import max_pool3d  # noqa: F401
+from .ops.tensor_misc import *  # noqa: F401,F403
+from .ops.inplace_more import *  # noqa: F401,F403
+from .ops.windows import *  # noqa: F401,F403
+from .ops.numeric_misc import *  # noqa: F401,F403
+from .ops.dropout_forms import *  # noqa: F401,F403
+from ._runtime import *  # noqa: F401,F403
 from .ops.loss_torch import *  # noqa: F401,F403  (torch.kl_div ...: int reduction)
 from . import cuda
 from . import accelerator, backends  # noqa: E402
 from ._legacy import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)
 from . import nn, optim, utils  # noqa: E402
 from . import linalg  # noqa: E402
+from . import special  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402
 from ._layout import layout, sparse_coo, strided  # noqa: E402,F401
 from .ops.sparse_ops import sparse_coo_tensor  # noqa: E402,F401

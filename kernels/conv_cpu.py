@@ -30,9 +30,9 @@ def _columns(x: np.ndarray, k: tuple, stride, padding, dilation, groups: int) ->
 
 def _gemm_layout(a: np.ndarray, groups: int, dtype) -> np.ndarray:
     """(N, C, H, W) -> (groups, C/g, N*H*W), contiguous, for the channel-major GEMMs."""
-    n, c = a.shape[:2]
-    a = a.astype(dtype, copy=False).reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3)
-    return a.reshape(groups, c // groups, -1)
+    n, c, h, w = a.shape  # explicit sizes: -1 is ambiguous for an empty batch
+    a = a.astype(dtype, copy=False).reshape(n, groups, c // groups, h * w).transpose(1, 2, 0, 3)
+    return a.reshape(groups, c // groups, n * h * w)
 
 
 def _group_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -146,3 +146,15 @@ def test_conv_transpose_errors_match_torch(xs, ws, kw):
 def test_conv_transpose_padding_string_is_type_error():
     with pytest.raises(TypeError, match="must be tuple of ints, not str"):
         gt.conv_transpose2d(gt.zeros(1, 2, 3, 3), gt.zeros(2, 2, 3, 3), padding="same")
+
+
+@pytest.mark.parametrize("fn,x_shape,w_shape", [("conv_transpose2d", (0, 2, 3, 3), (2, 3, 2, 2)),
+                                                 ("conv_transpose3d", (0, 2, 2, 2, 2), (2, 3, 2, 2, 2))])
+def test_conv_transpose_empty_batch(fn, x_shape, w_shape, device):
+    """An empty batch gives an empty output of torch's shape and zero weight gradients."""
+    x = gt.zeros(*x_shape, device=device, requires_grad=True)
+    w = gt.ones(*w_shape, device=device, requires_grad=True)
+    y = getattr(gt, fn)(x, w)
+    assert tuple(y.shape) == tuple(getattr(torch, fn)(torch.zeros(x_shape), torch.ones(w_shape)).shape)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == x_shape and float(w.grad.abs().sum()) == 0.0

@@ -424,13 +424,14 @@ def test_instance_norm_functional_and_errors(device, rng):
                  rng.standard_normal((2, 3, 4)), rng.standard_normal(3), rng.standard_normal(3),
                  device=device)
     for f in (lambda lib: lib.nn.InstanceNorm2d(3)(lib.ones(2, 3)),
-              lambda lib: lib.nn.InstanceNorm2d(3, affine=True)(lib.ones(1, 2, 3, 3)),
-              lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 1))):
+              lambda lib: lib.nn.InstanceNorm2d(3, affine=True)(lib.ones(1, 2, 3, 3))):
         with pytest.raises(ValueError) as t_err:
             f(torch)
         with pytest.raises(ValueError) as g_err:
             f(gt)
         assert str(g_err.value).replace("gputensor", "torch") == str(t_err.value)
+    with pytest.raises(ValueError, match="Expected more than 1 spatial element when training"):
+        gt.nn.functional.instance_norm(gt.ones(2, 3, 1))
     with pytest.warns(UserWarning, match="does not match num_features"):
         gt.nn.InstanceNorm1d(4)(gt.ones(2, 3, 5))
 
@@ -479,3 +480,87 @@ def test_full_backward_hook_errors():
         m(gt.ones(1, 2, requires_grad=True)).sum().backward()
     with gt.no_grad():
         assert not m(gt.ones(1, 2, requires_grad=True)).requires_grad
+
+
+# --- custom Functions: setup_context style, once_differentiable; anomaly mode -----------
+
+def _cube(lib):
+    class MyCube(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 3, 3 * x ** 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0], output[1])
+
+        @staticmethod
+        def backward(ctx, grad_output, grad_dx):
+            x, dx = ctx.saved_tensors
+            return grad_output * dx + grad_dx * 6 * x
+
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    r, dx = MyCube.apply(x)
+    (r.sum() + dx.sum()).backward()
+    return MyCube, x.grad.tolist(), type(r.grad_fn).__name__
+
+
+def test_function_setup_context_style():
+    g_fn, g_grad, g_name = _cube(gt)
+    _, t_grad, t_name = _cube(torch)
+    assert g_grad == t_grad and g_name == t_name
+    x = gt.tensor([0.5, -1.5], dtype=gt.float64, requires_grad=True)
+    assert gt.autograd.gradcheck(lambda x: g_fn.apply(x)[0], (x,))
+
+
+def test_once_differentiable_backward_records_no_graph():
+    class Double(gt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        @gt.autograd.function.once_differentiable
+        def backward(ctx, g):
+            assert not gt.is_grad_enabled()
+            return g * 2
+
+    x = gt.ones(2, requires_grad=True)
+    (g,) = gt.autograd.grad(Double.apply(x).sum(), x, create_graph=True)
+    assert g.tolist() == [2.0, 2.0] and not g.requires_grad
+
+
+def test_detect_anomaly_names_the_nan_backward():
+    x = gt.tensor([0.0, 1.0], requires_grad=True)
+    assert not gt.is_anomaly_enabled()
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        ctx = gt.autograd.detect_anomaly()
+    with ctx:
+        assert gt.is_anomaly_enabled() and gt.autograd.is_anomaly_check_nan_enabled()
+        with pytest.raises(RuntimeError, match=r"Function 'SqrtBackward0' returned nan values "
+                                               r"in its 0th output\."):
+            (x.sqrt() * 0).sum().backward()
+    assert not gt.is_anomaly_enabled()
+    with gt.autograd.set_detect_anomaly(True, check_nan=False):
+        (x.sqrt() * 0).sum().backward()  # no check
+    gt.autograd.set_detect_anomaly(True)
+    try:
+        assert gt.is_anomaly_enabled()
+    finally:
+        gt.autograd.set_detect_anomaly(False)
+    y = gt.tensor([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():  # torch's own anomaly warnings (forward tracebacks)
+        warnings.simplefilter("ignore")
+        with torch.autograd.detect_anomaly(), pytest.raises(RuntimeError, match="SqrtBackward0"):
+            t = torch.tensor([0.0, 1.0], requires_grad=True)
+            (t.sqrt() * 0).sum().backward()
+    (y.sqrt() * 0).sum().backward()  # off again: nan gradient, no error (as torch)
+    assert np.isnan(to_np(y.grad)[0])
+
+
+def test_dist(device, rng):
+    for p in (2, 1, 0, float("inf"), 3.5):
+        check_lib_op(lambda lib, x, y: lib.dist(x, y, p), rng.standard_normal((2, 3)),
+                     rng.standard_normal(3), device=device, grad=p not in (0,))
+    check_lib_op(lambda lib, x, y: x.dist(y), rng.standard_normal(3), rng.standard_normal(3),
+                 device=device)

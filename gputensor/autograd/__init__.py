@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from . import function
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
+                           is_anomaly_enabled, set_detect_anomaly)
 from .engine import _accumulate, run_backward
 from .function import Function, Node
 from .grad_mode import (

@@ -69,6 +69,8 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                     g = g if out is None else out
                 if capture is None:
                     _accumulate(leaf, g, create_graph, owned)
+                    for h in leaf.__dict__.get("_post_acc_hooks", ()):  # post-accumulate hooks
+                        h(leaf)
                 else:
                     for i in capture.get((node, 0), ()):
                         results[i] = g

@@ -7,11 +7,12 @@ of a per-Function ``Node`` subclass named like torch's (``MulBackward0``, ``MyFn
 """
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
 
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 
 _state = grad_mode._state
 Tensor = None  # gputensor.tensor sets it once the class exists (it imports this package first)
@@ -112,7 +113,10 @@ class Node:
         return f"<{self.name()} object at {id(self):#x}>"
 
     def apply(self, *grads):
-        return self._fn.backward(self, *grads)
+        out = self._fn.backward(self, *grads)
+        if anomaly_mode._enabled and anomaly_mode._check_nan:
+            anomaly_mode.check_outputs(self, out)
+        return out
 
     def release(self) -> None:
         if self._saved is not None:
@@ -177,6 +181,12 @@ class Function:
     def backward(ctx, *grads):
         raise NotImplementedError
 
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output):
+        """Override (with a ``forward(*args)`` that takes no ctx) to save what backward needs
+        from the inputs and the output: torch's newer style of custom Function."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args, **kwargs):
         needs = False
@@ -205,7 +215,11 @@ class Function:
         _state.enabled = False
         quiet = _quiet_enter()
         try:
-            out = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is _base_setup_context:
+                out = cls.forward(ctx, *args, **kwargs)
+            else:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
         except ValueError as e:  # NumPy/CuPy broadcast failures -> torch's RuntimeError
             from .._errors import translate
             raise translate(e, args) from None
@@ -215,6 +229,23 @@ class Function:
         if needs:
             out = _connect(ctx, args, out)
         return out
+
+
+_base_setup_context = Function.setup_context
+
+
+def once_differentiable(fn):
+    """Decorator for a custom Function's ``backward`` that is not itself differentiable: it
+    runs without recording a graph (torch's ``torch.autograd.function.once_differentiable``)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            return fn(ctx, *args)
+        finally:
+            _state.enabled = prev
+    return wrapper
 
 
 def _connect(ctx: Node, args: tuple, out):

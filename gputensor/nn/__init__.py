@@ -1,4 +1,4 @@
 """Neural-network layers with PyTorch names, parameter layouts and defaults."""
-from .parameter import Parameter  # noqa: F401
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401

@@ -13,6 +13,7 @@ from ..ops.pointwise import *  # relu, sigmoid, tanh ...
 from ..ops.pool import *
 from ..ops.conv_transpose import *  # noqa: F401,F403
 from ..ops.conv3d import *  # noqa: F401,F403
+from ..ops.conv_transpose3d import *  # noqa: F401,F403
 from ..ops.pool3d import *  # noqa: F401,F403
 from ..ops.interpolate import *  # noqa: F401,F403
 from ..ops.pixel_shuffle import *  # noqa: F401,F403
@@ -22,7 +23,6 @@ from ..ops.norms_more import *  # noqa: F401,F403
 from ..ops.nn_misc import *  # noqa: F401,F403
 from ..ops.grid_sample import *  # noqa: F401,F403
 from ..ops.distance import *  # noqa: F401,F403
-from ..ops.instance_norm import *  # noqa: F401,F403
 
 # isort: split
 from ..ops.nn_functional import *  # last: its relu takes ``inplace``, as F.relu does

@@ -52,4 +52,6 @@ def _rebuild_parameter(tensor_reduce, requires_grad: bool) -> Parameter:
     return Parameter(fn(*args).detach(), requires_grad)
 
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "Buffer"]
+
+from .parameter_lazy import Buffer, UninitializedBuffer, UninitializedParameter  # noqa: E402

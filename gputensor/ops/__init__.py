@@ -7,6 +7,8 @@ from . import attention  # noqa: F401,E402
 from . import activation_more, nn_layers_more  # noqa: F401,E402
 from . import histogram, pointwise_more, scan, scatter, sort  # noqa: F401,E402
 from . import conv_transpose, conv3d, interpolate, pixel_shuffle, pool3d, unpool  # noqa: F401,E402
+from . import conv_transpose3d  # noqa: F401,E402
 from . import einsum as _einsum_mod, shape_more  # noqa: F401,E402
 from . import sparse_math, sparse_ops  # noqa: F401,E402
-from . import linalg_decomp  # noqa: F401,E402
+from . import linalg_decomp, special_math  # noqa: F401,E402
+from . import tensor_misc, inplace_more, inplace_views, windows, numeric_misc, dropout_forms  # noqa: F401,E402

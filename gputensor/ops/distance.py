@@ -1,9 +1,15 @@
-"""Distances and similarities between batches of vectors: ``cosine_similarity
+"""Distances and similarities between batches of vectors: ``dist cosine_similarity
 pairwise_distance cdist``, composed from differentiable ops (gradients come with them)."""
 from __future__ import annotations
 
-from ..tensor import Tensor, _wrap_dim
+from ..tensor import Tensor, _wrap_dim, tensor_method
 from .shape import broadcast_tensors
+
+
+@tensor_method
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """p-norm of ``input - other`` (broadcast), over all elements."""
+    return (input - other).norm(p)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -38,4 +44,4 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     return diff.norm(p, -1)
 
 
-__all__ = ["cosine_similarity", "pairwise_distance", "cdist"]
+__all__ = ["dist", "cosine_similarity", "pairwise_distance", "cdist"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .. import _dtype as dt
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -27,11 +29,10 @@ def legacy_reduction(size_average, reduce, reduction: str = "mean") -> str:
     """torch's deprecated ``size_average``/``reduce`` flags mapped to a ``reduction`` string."""
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use "
-                  "reduction='...' instead.", stacklevel=3)
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
+    ret = "none" if reduce is False else ("sum" if size_average is False else "mean")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{ret}' instead.", stacklevel=3)
+    return ret
 
 
 def _check_reduction(reduction: str, extra: tuple = ()) -> None:
@@ -53,15 +54,20 @@ def _tensor_args(name: str, **tensors) -> None:
             raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(t).__name__}")
 
 
+def _tname(t) -> str:
+    """torch's short dtype name (Float, Long, ...) of a tensor or dtype."""
+    name = getattr(t, "dtype", t).name
+    return _TORCH_NAMES.get(name, name)
+
+
 def _float_pair(name: str, input: Tensor, target: Tensor) -> tuple:
-    """Both operands in their common floating dtype (torch rejects integer inputs)."""
+    """Both operands in their common dtype; an integer common dtype has no kernel in torch
+    (``"mse_cpu" not implemented for 'Long'``)."""
     _tensor_args(name, input=input, target=target)
-    if not input.is_floating_point():
-        raise RuntimeError(f"{name}(): expected a floating point input, but got {input.dtype} "
-                           f"(shape {tuple(input.shape)})")
     rt = dt.promote_types(input.dtype, target.dtype)
     if not rt.is_floating_point:
-        rt = input.dtype
+        kernel = name[:-5] if name.endswith("_loss") else name
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{_tname(rt)}'")
     return input.to(rt), target.to(rt)
 
 
@@ -100,6 +106,14 @@ def _regression(name: str, input: Tensor, target: Tensor, reduction: str) -> Ten
     _check_reduction(reduction)
     _tensor_args(name, input=input, target=target)
     _same_size(input, target, hard=False)
+    if name == "huber_loss":  # torch computes huber in the input's dtype
+        if not input.is_floating_point() and target.is_floating_point():
+            raise RuntimeError(f"result type {_tname(target)} can't be cast to the desired "
+                               f"output type {_tname(input)}")
+        if input.is_floating_point():
+            target = target.to(input.dtype)
+    if name == "l1_loss" and not dt.promote_types(input.dtype, target.dtype).is_floating_point:
+        return input - target  # torch's l1 of integers is integral ('mean' then refuses)
     input, target = _float_pair(name, input, target)
     return input - target
 
@@ -193,8 +207,7 @@ def _class_coeffs(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
     """
     if target.dtype not in (dt.int64, dt.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_TORCH_NAMES[target.dtype.name]} (target shape "
-                           f"{tuple(target.shape)}, input shape {tuple(input.shape)})")
+                           f"{_tname(target)}")
     if target._device != input._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found input on "
                            f"{input.device} and target on {target.device}")
@@ -216,13 +229,15 @@ def _class_coeffs(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
             raise RuntimeError(f"weight tensor should be defined either for all {C} classes or "
                                f"no classes but got weight tensor of shape: "
                                f"{list(weight.shape)}")
-        w = weight._data.astype(npd)
+        if weight.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {_tname(input)} but found "
+                               f"{_tname(weight)}")
+        w = weight._data
     t = target._data.astype(xp.int64)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bool(bad.any()):
-        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds (number of "
-                         f"classes {C}).")
+        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
     t = xp.where(valid, t, 0)
     onehot = xp.moveaxis(t[..., None] == xp.arange(C), -1, cdim)
     wshape = [1] * input.ndim
@@ -235,8 +250,17 @@ def _class_coeffs(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
 
 
 def _reduce_by(per: Tensor, reduction: str, total: Tensor) -> Tensor:
-    """'mean' over class-index targets divides by the summed target weights, as torch does."""
-    return per.sum() / total if reduction == "mean" else _reduce(per, reduction)
+    """'mean' over class-index targets divides by the summed target weights, as torch does;
+    with no weight at all (every target ignored, or none) the value is nan and, as in torch,
+    the gradient zero."""
+    if reduction != "mean":
+        return _reduce(per, reduction)
+    xp = total._backend.xp
+    tw = total._data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = xp.where(tw == 0, 0, 1 / tw).astype(tw.dtype)
+        nan = xp.where(tw == 0, xp.nan, 0).astype(tw.dtype)
+    return per.sum() * wrap(inv, total) + wrap(nan, total)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -315,15 +339,14 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_reduction(reduction)
     _tensor_args("binary_cross_entropy", input=input, target=target, weight=weight)
     _same_size(input, target, hard=True)
-    if not target.is_floating_point():
-        raise RuntimeError(f"Found dtype {_TORCH_NAMES[target.dtype.name]} but expected "
-                           f"{_TORCH_NAMES[input.dtype.name]} (binary_cross_entropy target)")
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {_tname(target)} but expected {_tname(input)}")
     input, target = _float_pair("binary_cross_entropy", input, target)
     x = input._data
     if bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = BinaryCrossEntropy.apply(input, target)
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return _reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -338,12 +361,17 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if input.shape != target.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for '{_tname(input)}'")
+    if not target.is_floating_point():
+        raise RuntimeError(f"result type {_tname(input)} can't be cast to the desired output "
+                           f"type {_tname(target)}")
     input, target = _float_pair("binary_cross_entropy_with_logits", input, target)
     sp = softplus(-input)
     if pos_weight is not None:
         sp = (1 + (pos_weight - 1) * target) * sp
     loss = (1 - target) * input + sp
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return _reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction)
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -356,6 +384,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.", stacklevel=2)
+    _tensor_args("kl_div", input=input, target=target)
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     input, target = _float_pair("kl_div", input, target)
     if log_target:
         loss = target.exp() * (target - input)

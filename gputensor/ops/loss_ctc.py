@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import wrap
-from .loss import _check_reduction
+from .loss import _check_reduction, _tname
 
 _NEG = -np.inf
 
@@ -135,8 +135,8 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     if not isinstance(log_probs, Tensor) or not isinstance(targets, Tensor):
         raise TypeError("ctc_loss(): log_probs and targets must be Tensors")
     if not log_probs.is_floating_point() or log_probs.dtype.name not in ("float32", "float64"):
-        raise NotImplementedError(f"\"ctc_loss\" not implemented for "
-                                  f"'{log_probs.dtype.name}'")
+        raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for "
+                                  f"'{_tname(log_probs)}'")
     unbatched = log_probs.ndim == 2
     if unbatched:
         log_probs = log_probs.unsqueeze(1)

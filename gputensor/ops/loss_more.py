@@ -231,10 +231,9 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     _check_reduction(reduction)
     _tensor_args("poisson_nll_loss", input=input, target=target)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
-    if full:
+    if full:  # Stirling's term where y > 1; as in torch, its gradient is nan at y == 0
         y = target.to(loss.dtype)
-        ys = y.masked_fill(y <= 1, 1.0)  # Stirling's term only counts where y > 1
-        stirling = ys * ys.log() - ys + 0.5 * (2 * math.pi * ys).log()
+        stirling = y * y.log() - y + 0.5 * (2 * math.pi * y).log()
         loss = loss + stirling.masked_fill(y <= 1, 0.0)
     return _reduce(loss, reduction)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import nn_functional as NF
@@ -81,25 +82,64 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 
 
 def _cross_map_window(c: int, size: int, dtype) -> np.ndarray:
-    """(C, C) matrix: row c marks the channels torch's CrossMapLRN2d sums for output c."""
+    """(C, C) matrix: row c marks the channels torch's CrossMapLRN2d sums for output c (its
+    running-window update never removes channel 0 - kept, to match its values)."""
     pre = int((size - 1) / 2 + 1)
     m = np.zeros((c, c), dtype=dtype)
-    for ch in range(c):
-        lo = 0 if ch <= pre else ch - pre + 1
-        hi = min(ch + pre - 1, c - 1)
-        m[ch, lo:hi + 1] = 1
+    m[0, :min(pre, c)] = 1
+    for ch in range(1, c):
+        m[ch] = m[ch - 1]
+        if ch < c - pre + 1:
+            m[ch, ch + pre - 1] += 1
+        if ch > pre:
+            m[ch, ch - pre] -= 1
     return m
+
+
+def _channel_mix(t: Tensor, m: np.ndarray) -> Tensor:
+    """``out[:, c] = sum_c' m[c, c'] * t[:, c']`` (a constant matrix over the channel dim)."""
+    window = wrap(t._backend.xp.asarray(m.T.astype(t._data.dtype)), t)
+    return (t.movedim(1, -1) @ window).movedim(-1, 1)
+
+
+class _CrossMapLRN2d(Function):
+    """torch's legacy layer: its forward window (``_cross_map_window``) and its hand-written
+    backward, which uses a centred window; the backward is built from differentiable ops."""
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        ctx.args = (size, alpha, beta, k)
+        ctx.save_for_backward(x)
+        with no_grad():
+            return _CrossMapLRN2d.compute(x, size, alpha, beta, k)[0]
+
+    @staticmethod
+    def compute(x, size, alpha, beta, k):
+        c = x.shape[1]
+        scale = _channel_mix(x * x, _cross_map_window(c, size, np.float64))
+        scale = scale.mul(alpha / size).add(k)
+        return x * scale.pow(-beta), scale
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        size, alpha, beta, k = ctx.args
+        out, scale = _CrossMapLRN2d.compute(x, size, alpha, beta, k)
+        c, shift = x.shape[1], int(size - (size - 1) / 2)
+        band = np.zeros((c, c))
+        for ch in range(c):
+            band[ch, max(ch - shift, 0):max(ch + size - shift, 0)] = 1
+        accum = _channel_mix(g * out / scale, band)
+        grad = scale.pow(-beta) * g - (2 * alpha * beta / size) * x * accum
+        return grad, None, None, None, None
 
 
 def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                     k: float = 1) -> Tensor:
-    """torch's ``CrossMapLRN2d`` forward: ``x * (k + alpha/size * window sum of x**2)**-beta``."""
+    """torch's ``CrossMapLRN2d``: ``x * (k + alpha/size * window sum of x**2)**-beta``."""
     if input.ndim != 4:
         raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
-    m = _cross_map_window(input.shape[1], size, input._data.dtype)
-    window = wrap(input._backend.xp.asarray(m.T), input)
-    scale = ((input * input).movedim(1, -1) @ window).movedim(-1, 1)
-    return input * scale.mul(alpha / size).add(k).pow(-beta)
+    return _CrossMapLRN2d.apply(input, size, alpha, beta, k)
 
 
 __all__ = ["instance_norm", "rms_norm", "local_response_norm"]

@@ -171,7 +171,7 @@ def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     if bool(bad.any()):
         first = int(flat[int(bad.argmax())])
         raise RuntimeError(f"Found an invalid max index: {first} (output volumes are of size "
-                           f"{out[0]}x{out[1]}x{out[2]}")
+                           f"{out[0]}x{out[1]}x{out[2]})")
     unbatched = input.ndim == 4
     x, i = (input.unsqueeze(0), indices.unsqueeze(0)) if unbatched else (input, indices)
     y = MaxUnpool.apply(x, i, plane).reshape(x.shape[0], x.shape[1], *out)

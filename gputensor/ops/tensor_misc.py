@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import builtins
 import warnings
 
 import numpy as np
@@ -176,8 +177,7 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     ok = len(size) <= len(shape) and all(
         s == t or s == 1 for s, t in zip(size[::-1], shape[::-1]))
     if not ok:
-        raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
-                           f"{{{', '.join(map(str, shape))}}}.")
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
     return unbroadcast(input, size)
 
 
@@ -289,7 +289,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     if maxnorm < 0:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     d = dim % max(input.ndim, 1)
-    others = tuple(i for i in range(input.ndim) if i != d)
+    others = tuple(i for i in builtins.range(input.ndim) if i != d)  # torch.range below
     norm = input.norm(p, dim=others, keepdim=True) if others else input.abs()
     factor = pw.where(norm > maxnorm, maxnorm / (norm + 1e-7), cr.ones_like(norm))
     return input * factor
@@ -343,15 +343,13 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False, **
                      device=device, requires_grad=requires_grad)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
+def range(start, end, step=1, *, dtype=None, device=None,  # noqa: A001
           requires_grad: bool = False) -> Tensor:
     """Deprecated torch.range: ``start`` to ``end`` inclusive, default float dtype."""
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
-                  stacklevel=2)
-    if end is None:
-        start, end = 0, start
+                  stacklevel=3)
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:

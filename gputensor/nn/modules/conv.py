@@ -4,6 +4,7 @@ from __future__ import annotations
 from ...ops import conv as C
 from ...ops import conv3d as C3
 from ...ops import conv_transpose as CT
+from ...ops import conv_transpose3d as CT3
 from ...ops import nn_functional as NF
 from ...tensor import Tensor
 from .linear import empty_parameter, reset_fan_in_uniform
@@ -177,7 +178,16 @@ class ConvTranspose2d(_ConvTransposeNd):
                                    output_padding, self.groups, self.dilation)
 
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
+class ConvTranspose3d(_ConvTransposeNd):
+    _dims = 3
+
+    def _transpose(self, input, output_padding):
+        return CT3.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                    output_padding, self.groups, self.dilation)
+
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 from ._alias import getattr_for as _getattr_for  # noqa: E402
 __getattr__ = _getattr_for(__name__)  # torch names defined in other files (MultiheadAttention)

@@ -1,42 +1,51 @@
-"""InstanceNorm1d/2d/3d: per-sample, per-channel normalization (style transfer, GANs), with
-torch's defaults (no affine parameters, no running statistics) and checks."""
+"""InstanceNorm1d/2d/3d (torch's file ``instancenorm``); the Lazy forms are in ``lazy``.
+
+Other torch names of this file resolve lazily (see ``_alias``)."""
 from __future__ import annotations
 
 import warnings
 
-from ...ops.instance_norm import instance_norm
+from ...ops import norms_more as NM
 from ...tensor import Tensor
 from ._alias import getattr_for
 from .normalization import _BatchNorm
 
 
 class _InstanceNorm(_BatchNorm):
-    _no_batch_dim = 0
+    """Per-(sample, channel) statistics; running estimates only with ``track_running_stats``."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+    _no_batch_dim = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
-                 dtype=None) -> None:
+                 dtype=None, *, bias: bool = True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype)
+                         dtype, bias=bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        nd = self._no_batch_dim
+        if input.ndim not in (nd, nd + 1):
+            raise ValueError(f"expected {nd}D or {nd + 1}D input (got {input.ndim}D input)")
 
     def forward(self, input: Tensor) -> Tensor:
-        nb = self._no_batch_dim
-        if input.ndim not in (nb, nb + 1):
-            raise ValueError(f"expected {nb}D or {nb + 1}D input (got {input.ndim}D input)")
-        feature_dim = input.ndim - nb
+        self._check_input_dim(input)
+        feature_dim = input.ndim - self._no_batch_dim
         if input.shape[feature_dim] != self.num_features:
             if self.affine:
                 raise ValueError(f"expected input's size at dim={feature_dim} to match "
                                  f"num_features ({self.num_features}), but got: "
                                  f"{input.shape[feature_dim]}.")
             warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You "
-                          "can silence this warning by not passing in num_features, which is not "
-                          "used because affine=False", stacklevel=2)
-        x = input.unsqueeze(0) if input.ndim == nb else input
-        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or not self.track_running_stats,
-                            self.momentum if self.momentum is not None else 0.0, self.eps)
-        return out.squeeze(0) if input.ndim == nb else out
+                          f"can silence this warning by not passing in num_features, which is "
+                          f"not used because affine=False", stacklevel=2)
+        if input.ndim == self._no_batch_dim:
+            return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
+        return self._apply_instance_norm(input)
+
+    def _apply_instance_norm(self, input: Tensor) -> Tensor:
+        return NM.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                                self.bias, self.training or not self.track_running_stats,
+                                self.momentum if self.momentum is not None else 0.0, self.eps)
 
 
 class InstanceNorm1d(_InstanceNorm):

@@ -195,6 +195,9 @@ class Module:
                 raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             d["_modules"][name] = None
+        elif params is not None and getattr(value, "_is_buffer", False):  # nn.Buffer(t)
+            self._discard(name)
+            self.register_buffer(name, value, getattr(value, "persistent", True))
         elif params is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
@@ -360,6 +363,9 @@ class Module:
                     continue
                 module, store, name = slots[key]
                 current = module.__dict__[store][name]
+                if hasattr(current, "materialize") and isinstance(value, Tensor) \
+                        and not hasattr(value, "materialize"):  # a lazy module's placeholder
+                    current.materialize(tuple(value.shape))
                 if not isinstance(value, Tensor):
                     errors.append(f'While copying the parameter named "{key}", expected torch.'
                                   f'Tensor or Tensor-like object from checkpoint but received '

@@ -4,3 +4,6 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters  # no
 
 clip_grad_norm = clip_grad_norm_
 from . import rnn  # noqa: F401,E402  (pad_sequence, pack_padded_sequence, PackedSequence ...)
+from . import parametrize  # noqa: F401,E402  (register_parametrization ...)
+from . import parametrizations  # noqa: F401,E402
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401,E402
