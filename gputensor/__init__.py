@@ -27,7 +27,10 @@ from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.linalg_decomp import *  # noqa: F401,F403
 from .ops.special_math import *  # noqa: F401,F403
-from .ops.linalg_decomp import legacy_qr as qr, legacy_svd as svd  # noqa: F401
+from .ops.stats import *  # noqa: F401,F403
+from .ops.linalg_spectral import *  # noqa: F401,F403
+from .ops.linalg_decomp import legacy_qr as qr  # noqa: F401
+from .ops.linalg_spectral import legacy_svd as svd  # noqa: F401
 from .ops.shape_more import *  # noqa: F401,F403
 from .ops.shape_compose import *  # noqa: F401,F403
 from .ops.sampling import *  # noqa: F401,F403
@@ -51,16 +54,29 @@ from .ops.inplace_more import *  # noqa: F401,F403
 from .ops.windows import *  # noqa: F401,F403
 from .ops.numeric_misc import *  # noqa: F401,F403
 from .ops.dropout_forms import *  # noqa: F401,F403
+from .ops.nn_misc import channel_shuffle, native_channel_shuffle  # noqa: F401
+from .ops.norms_more import rms_norm  # noqa: F401
+from .ops.pool_more import max_pool1d_with_indices  # noqa: F401
 from ._runtime import *  # noqa: F401,F403
+from ._compat import *  # noqa: F401,F403
+from ._vmap import vmap  # noqa: F401
+from ._dlpack import from_dlpack, to_dlpack  # noqa: F401
+from .ops.pointwise_misc import *  # noqa: F401,F403
+from .ops.stats_misc import *  # noqa: F401,F403
+from .ops.shape_misc import *  # noqa: F401,F403
+from .ops.strided import *  # noqa: F401,F403
+from .ops.aten_forms import *  # noqa: F401,F403
 from .ops.loss_torch import *  # noqa: F401,F403  (torch.kl_div ...: int reduction)
 from . import cuda
 from . import accelerator, backends  # noqa: E402
 from ._legacy import *  # noqa: F401,F403,E402  (FloatTensor, LongTensor, ...)
 from . import nn, optim, utils  # noqa: E402
 from . import linalg  # noqa: E402
+from . import random  # noqa: E402,F401  (torch.random.fork_rng ...)
 from . import special  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402
 from ._layout import layout, sparse_coo, strided  # noqa: E402,F401
+from ._memory_format import *  # noqa: E402,F401,F403  (channels_last ...)
 from .ops.sparse_ops import sparse_coo_tensor  # noqa: E402,F401
 from .ops.sparse_math import spmm  # noqa: E402,F401
 from . import sparse  # noqa: E402,F401

@@ -143,7 +143,7 @@ def render() -> str:
     mod = sys.modules["gputensor.tensor"]  # (gputensor.tensor is the function)
     out = [_HEADER]
     for name, obj in vars(mod).items():
-        if inspect.isclass(obj) and obj.__module__ == mod.__name__:
+        if inspect.isclass(obj) and obj.__module__ in (mod.__name__, "gputensor"):
             out += ["", *_class_stub(obj)]
     out.append("")
     for name, obj in vars(mod).items():

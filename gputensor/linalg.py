@@ -8,11 +8,15 @@ import math
 from .ops.einsum import einsum
 from .ops.linalg import linalg_cross, matmul, scalar_name
 from .ops.reduce import amax, amin, norm as _norm
-from .ops.linalg_decomp import (LinAlgError, cholesky_ex, det, eigh, eigvalsh, inv_ex,  # noqa: F401
-                                linalg_cholesky as cholesky, lstsq, matrix_exp, matrix_power,
-                                matrix_rank, pinv, qr, slogdet, solve, solve_triangular, svd,
-                                svdvals, inverse as inv)
+from .ops.linalg_decomp import (LinAlgError, cholesky_ex, det, inv_ex,  # noqa: F401
+                                linalg_cholesky as cholesky, qr, slogdet, solve,
+                                solve_triangular, inverse as inv)
+from .ops.linalg_spectral import (eigh, eigvalsh, lstsq, matrix_exp, matrix_power,  # noqa: F401
+                                  matrix_rank, pinv, svd, svdvals)
+from .ops.reduce import return_type
 from .tensor import Tensor, _wrap_dim
+
+_SOLVE_EX = return_type("linalg_solve_ex", ["result", "info"])
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -70,6 +74,65 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
+def cond(A: Tensor, p=None) -> Tensor:
+    """Condition number: sigma_max / sigma_min for p = None, 2 (inverted for -2), else
+    ||A||_p ||A^-1||_p."""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        big, small = amax(s, -1), amin(s, -1)
+        return big / small if p != -2 else small / big
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
+    """(result, info): info > 0 where A is singular (the result is then nan)."""
+    xp = A._backend.xp
+    try:
+        out = solve(A, B, left=left)
+        return _SOLVE_EX(out, Tensor._make(xp.zeros(A.shape[:-2], dtype="int32"), A._device))
+    except LinAlgError:
+        if check_errors:
+            raise
+    info = inv_ex(A).info
+    eye = A.new_ones(A.shape[-1:]).diag_embed()
+    A_ok = A * (info == 0)[..., None, None].to(A.dtype) + eye * (info != 0)[..., None, None].to(
+        A.dtype)
+    out = solve(A_ok, B, left=left)
+    mask = (info != 0).reshape(tuple(info.shape) + (1,) * (out.ndim - info.ndim))
+    return _SOLVE_EX(out.masked_fill(mask, float("nan")), info)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of A seen as a map from its first ``ind`` dims to the rest."""
+    out_shape, in_shape = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    rows = math.prod(out_shape)
+    if rows != math.prod(in_shape):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {math.prod(in_shape)} != {rows}")
+    return inv(A.reshape(rows, -1)).reshape(in_shape + out_shape)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """X with tensordot(A, X, X.ndim) = B; ``dims`` of A are moved to the end first."""
+    if dims is not None:
+        rest = [d for d in range(A.ndim) if d not in [d % A.ndim for d in dims]]
+        A = A.permute(rest + [d % A.ndim for d in dims])
+    x_shape = tuple(A.shape[B.ndim:])
+    return solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(x_shape)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """Columns x^0, x^1, ..., x^(N-1) (increasing powers, unlike NumPy's default)."""
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    from .ops.scan import cumprod
+    ones = x.unsqueeze(-1).new_ones(tuple(x.shape) + (1,))
+    pows = x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,))
+    from .ops.shape import cat
+    return cumprod(cat([ones, pows], -1), -1)
+
+
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     return linalg_cross(input, other, dim=dim)
 
@@ -100,4 +163,5 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 __all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot", "diagonal",
            "matmul", "LinAlgError", "det", "slogdet", "inv", "inv_ex", "solve", "cholesky",
            "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "lstsq", "pinv",
-           "matrix_power", "matrix_exp", "matrix_rank", "solve_triangular"]
+           "matrix_power", "matrix_exp", "matrix_rank", "solve_triangular", "cond", "solve_ex",
+           "tensorinv", "tensorsolve", "vander"]

@@ -35,17 +35,17 @@ class Size(tuple):
         return Size(out) if isinstance(index, slice) else out
 
     # Arithmetic keeps the type, as torch's does: ``x.shape[:-1] + (n,)`` is still a Size.
-    def __add__(self, other):
+    def __add__(self, other: tuple) -> "Size":
         if not isinstance(other, tuple):
             return NotImplemented
         return Size(tuple.__add__(self, other))
 
-    def __radd__(self, other):
+    def __radd__(self, other: tuple) -> "Size":
         if not isinstance(other, tuple):
             return NotImplemented
         return Size(tuple.__add__(other, self))
 
-    def __mul__(self, n):
+    def __mul__(self, n) -> "Size":
         return Size(tuple.__mul__(self, n))
 
     __rmul__ = __mul__
@@ -184,8 +184,11 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._memory_format import is_contiguous_as
+        return is_contiguous_as(self._data, memory_format)
 
     def stride(self, dim: int | None = None):
         st = tuple(s // self._data.dtype.itemsize for s in self._data.strides)
@@ -550,5 +553,8 @@ def tensor_method(fn=None, *, name: str | None = None, names: tuple = ()):
         return g
     return register(fn) if fn is not None else register
 
+
+# Public home, as torch's classes say ``torch``: ``type(x)`` prints <class 'gputensor.Tensor'>.
+Tensor.__module__ = Size.__module__ = "gputensor"
 
 __all__ = ["Tensor", "Size", "tensor_method", "CPU"]

@@ -135,7 +135,7 @@ def test_ctc_errors(case):
         x = lib.tensor(LOGITS.astype(np.float32)).log_softmax(2)
         with pytest.raises(Exception) as info:
             lib.nn.functional.ctc_loss(x, lib.tensor(PADDED), il, tl, **kw)
-        raised.append((info.type, str(info.value).split(" (while checking")[0]))
+        raised.append((info.type, str(info.value)))
     assert raised[0] == raised[1]
 
 

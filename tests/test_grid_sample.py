@@ -1,4 +1,5 @@
-"""F.affine_grid and F.grid_sample against torch: values, gradients (input and grid), errors."""
+"""F.affine_grid and F.grid_sample (bilinear, nearest, bicubic) against torch: values,
+gradients (input and grid), errors."""
 import warnings
 
 import numpy as np
@@ -9,7 +10,7 @@ import gputensor as gt
 from helpers import check_lib_op, compare_torch
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [True, False])
 def test_grid_sample_2d_cpu(mode, padding_mode, align_corners, rng):
@@ -19,7 +20,7 @@ def test_grid_sample_2d_cpu(mode, padding_mode, align_corners, rng):
         a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
     compare_torch(lambda a, g: f(gt, a, g), x, grid, device="cpu",
                   torch_fn=lambda a, g: f(torch, a, g))
-    if mode == "bilinear":  # nearest is piecewise constant in the grid: gradcheck the input only
+    if mode != "nearest":  # nearest is piecewise constant in the grid
         check_lib_op(f, x, grid, device="cpu")
 
 
@@ -40,10 +41,17 @@ def test_grid_sample_3d(padding_mode, rng):
 
 
 @pytest.mark.parametrize("align_corners", [True, False])
-def test_affine_grid_2d(align_corners, device, rng):
+def test_affine_grid_2d(align_corners, rng):
     theta = rng.standard_normal((2, 2, 3))
     check_lib_op(lambda lib, t: lib.nn.functional.affine_grid(t, (2, 3, 4, 5),
                                                               align_corners=align_corners),
+                 theta, device="cpu")
+
+
+def test_affine_grid_2d_device(device, rng):
+    theta = rng.standard_normal((1, 2, 3))  # tiny: the simulated batched matmul is slow
+    check_lib_op(lambda lib, t: lib.nn.functional.affine_grid(t, (1, 1, 2, 3),
+                                                              align_corners=False),
                  theta, device=device)
 
 
@@ -69,6 +77,9 @@ def test_grid_sample_errors_and_warning(rng):
         F.grid_sample(x, g, padding_mode="wrap", align_corners=False)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         F.grid_sample(x, gt.zeros(1, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D"):
+        F.grid_sample(gt.zeros(1, 1, 2, 2, 2), gt.zeros(1, 1, 1, 1, 3), mode="bicubic",
+                      align_corners=False)
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
         F.grid_sample(x, g)
     with pytest.raises(ValueError, match="Nx2x3"):

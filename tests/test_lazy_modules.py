@@ -17,6 +17,10 @@ def test_uninitialized_parameter_and_buffer():
     assert isinstance(p, nn.Parameter)
     with pytest.raises(RuntimeError, match="Can't access the shape"):
         p.shape
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        p + 1
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        p.sum()
     p.materialize((2, 3))
     assert type(p) is nn.Parameter and tuple(p.shape) == (2, 3) and p.requires_grad
     b = nn.UninitializedBuffer(dtype=gt.float64)

@@ -27,6 +27,7 @@ CLS = np.array([1, 0, 4, 2])
 MLT = np.array([[1, 2, -1, 0, 0], [0, -1, 3, 3, 3], [4, 3, 2, 1, 0], [-1, 0, 0, 0, 0]])
 W5 = R.uniform(0.5, 2, 5).astype(np.float32)
 S4, S45 = signs(4), signs(4, 5)
+KT = R.integers(0, 3, (4, 2))
 
 
 _DEV = {"gt": "cpu"}  # where gputensor's constant (non-differentiated) operands go
@@ -87,6 +88,14 @@ CASES = {
     "triplet_distance_custom": (lambda lib, F, r, a, p, n: F.triplet_margin_with_distance_loss(
         a, p, n, distance_function=lambda u, v: ((u - v) ** 2).sum(-1), margin=3.0, swap=True,
         reduction=r), (X, Y, Z)),
+    "linear_cross_entropy": (lambda lib, F, r, x, w, b: F.linear_cross_entropy(
+        x, w, const(lib, CLS), linear_bias=b, reduction=r, label_smoothing=0.1),
+        (X, f32(5, 5), f32(5))),
+    "linear_cross_entropy_kdim": (lambda lib, F, r, x, w: F.linear_cross_entropy(
+        x, w, const(lib, KT), weight=const(lib, W5[:3]).to(x.dtype), ignore_index=1, reduction=r),
+        (X, f32(3, 2, 5))),
+    "linear_cross_entropy_probs": (lambda lib, F, r, x, w, p: F.linear_cross_entropy(
+        x, w, p, reduction=r), (X, f32(5, 5), R.dirichlet(np.ones(5), 4).astype(np.float32))),
 }
 
 
@@ -121,6 +130,8 @@ MODULES = [
     ("GaussianNLLLoss", {"full": True}, (X, Y, POS)),
     ("TripletMarginLoss", {"p": 3.0, "swap": True}, (X, Y, Z)),
     ("TripletMarginWithDistanceLoss", {"margin": 0.5}, (X, Y, Z)),
+    ("LinearCrossEntropyLoss", {"in_features": 5, "num_classes": 3, "out_features": (2,),
+                                "bias": True}, (X, KT)),
     ("NLLLoss2d", {"ignore_index": 1}, (f32(2, 3, 2, 3), R.integers(0, 3, (2, 2, 3)))),
 ]
 
@@ -133,6 +144,7 @@ def test_modules(name, kw, arrays):
             warnings.simplefilter("ignore", FutureWarning)
             return getattr(lib.nn, name)(**kws)
     g_mod, t_mod = make(gt), make(torch)
+    g_mod.load_state_dict({k: gt.tensor(v.numpy()) for k, v in t_mod.state_dict().items()})
     compare_torch(lambda *t: g_mod(*t), *arrays, device="cpu", torch_fn=lambda *t: t_mod(*t))
     assert getattr(gt.nn.modules.loss, name) is getattr(gt.nn, name)  # torch.nn.modules.loss.X
 
@@ -197,6 +209,12 @@ ERRORS = {
                                                                reduction="avg"),
     "triplet_module_margin": lambda lib, F: lib.nn.TripletMarginWithDistanceLoss(margin=-1.0),
     "multi_margin_module_p": lambda lib, F: lib.nn.MultiMarginLoss(p=3),
+    "linear_ce_features": lambda lib, F: F.linear_cross_entropy(const(lib, X), const(lib, Y[:, :3]),
+                                                                const(lib, CLS)),
+    "linear_ce_probs_ignore": lambda lib, F: F.linear_cross_entropy(
+        const(lib, X), const(lib, Y), const(lib, Z), ignore_index=0),
+    "linear_ce_module_smoothing": lambda lib, F: lib.nn.LinearCrossEntropyLoss(
+        3, 4, label_smoothing=2.0),
 }
 
 
@@ -224,27 +242,20 @@ TOP_LEVEL = [
 ]
 
 
-@pytest.mark.parametrize("reduction", [None, 0, 1, 2])
+@pytest.mark.parametrize("reduction", [0, 1, 2])
 @pytest.mark.parametrize("name,fn,arrays", TOP_LEVEL, ids=[t[0] for t in TOP_LEVEL])
 def test_top_level_int_reduction(name, fn, arrays, reduction):
-    if reduction is None:  # the default: torch's binding parses it as 0 (no reduction)
-        if name in ("poisson_nll_loss",):
-            pytest.skip("reduction is required")
-        def call(lib, *t):
-            return fn(lib, 0, *t)
-        g_default = getattr(gt, name)
-        assert g_default is not None
-    else:
-        def call(lib, *t):
-            return fn(lib, reduction, *t)
-    compare_torch(lambda *t: call(gt, *t), *arrays, device="cpu",
-                  torch_fn=lambda *t: call(torch, *t))
+    assert getattr(gt, name).__name__ == name
+    compare_torch(lambda *t: fn(gt, reduction, *t), *arrays, device="cpu",
+                  torch_fn=lambda *t: fn(torch, reduction, *t))
 
 
 def test_top_level_defaults_and_str_reduction():
     a, b = gt.tensor(X), gt.tensor(Y).sigmoid()
     assert gt.binary_cross_entropy_with_logits(a, b).shape == (4, 5)
     assert gt.kl_div(a, b).shape == (4, 5)
+    assert gt.hinge_embedding_loss(a, gt.tensor(S45)).shape == (4, 5)
+    assert gt.triplet_margin_loss(a, a, b).shape == (4,)
     with pytest.raises(TypeError, match="must be int, not str"):
         gt.kl_div(a, b, "sum")
     with pytest.raises(TypeError):

@@ -75,6 +75,47 @@ def test_max_unpool3d_roundtrip(device, rng):
         F.max_unpool3d(gv, gi + 1000, 2)
 
 
+@pytest.mark.parametrize("k,out", [((2, 3), (4, 5)), (3, (6, 7)), (2, (1, 1)), (2, (8, 10))])
+def test_fractional_max_pool2d_matches_torch(k, out, rng):
+    x, s = rng.standard_normal((2, 3, 9, 11)), rng.random((2, 3, 2))
+    f = lambda lib, a, smp: lib.nn.functional.fractional_max_pool2d(  # noqa: E731
+        a, k, output_size=out, return_indices=True, _random_samples=smp)
+    check_lib_op(f, x, s, device="cpu", grad=False)
+    compare_torch(lambda a: f(gt, a, gt.tensor(s)), x, device="cpu",
+                  torch_fn=lambda a: f(torch, a, torch.tensor(s)))
+
+
+def test_fractional_max_pool3d_and_ratio(device, rng):
+    x, s = rng.standard_normal((1, 2, 5, 5, 6)), rng.random((1, 2, 3))
+    f = lambda lib, a, smp: lib.nn.functional.fractional_max_pool3d(  # noqa: E731
+        a, (2, 3, 2), output_size=(3, 2, 4), _random_samples=smp)
+    check_lib_op(f, x, s, device=device, grad=False)
+    compare_torch(lambda a: f(gt, a, gt.tensor(s, device=device)), x, device=device,
+                  torch_fn=lambda a: f(torch, a, torch.tensor(s)))
+    x2, s2 = rng.standard_normal((3, 9, 11)), rng.random((1, 3, 2))  # unbatched
+    compare_torch(lambda a: F.fractional_max_pool2d(a, 2, output_ratio=(0.5, 0.7),
+                                                    _random_samples=gt.tensor(s2)), x2,
+                  device="cpu", torch_fn=lambda a: torch.nn.functional.fractional_max_pool2d(
+                      a, 2, output_ratio=(0.5, 0.7), _random_samples=torch.tensor(s2)))
+
+
+def test_fractional_max_pool_modules_and_errors():
+    m = gt.nn.FractionalMaxPool2d(2, output_ratio=0.5)
+    assert repr(m) == repr(torch.nn.FractionalMaxPool2d(2, output_ratio=0.5))
+    gt.manual_seed(3)
+    a = m(gt.randn(2, 3, 8, 8))
+    assert tuple(a.shape) == (2, 3, 4, 4)
+    y, i = gt.nn.FractionalMaxPool3d(2, output_size=2, return_indices=True)(gt.randn(1, 2, 5, 5, 5))
+    assert tuple(y.shape) == tuple(i.shape) == (1, 2, 2, 2, 2) and i.dtype == gt.int64
+    for kw, msg in (({}, "either an output size"), ({"output_size": 3, "output_ratio": 0.5},
+                                                    "only one of"),
+                    ({"output_ratio": 1.5}, "between 0 and 1")):
+        with pytest.raises(ValueError, match=msg):
+            gt.nn.FractionalMaxPool2d(2, **kw)
+    with pytest.raises(RuntimeError, match="too large relative to input"):
+        F.fractional_max_pool2d(gt.randn(1, 1, 9, 11), 5, output_size=(8, 8))
+
+
 # -- pooling modules ----------------------------------------------------------------------------
 
 POOL_MODULES = [
@@ -195,6 +236,23 @@ def test_group_norm_matches_torch(rng):
     tm, gm = torch.nn.GroupNorm(2, 4), gt.nn.GroupNorm(2, 4)
     assert repr(tm) == repr(gm)
     compare_torch(gm, x, device="cpu", torch_fn=tm)
+
+
+def test_sync_batch_norm_single_process(rng):
+    x = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    tm, gm = torch.nn.SyncBatchNorm(3, momentum=0.2), gt.nn.SyncBatchNorm(3, momentum=0.2)
+    assert repr(gm) == repr(tm)
+    compare_torch(gm, x, device="cpu", torch_fn=tm)
+    np.testing.assert_allclose(gm.running_var.numpy(), tm.running_var.numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="expected at least 2D input"):
+        gm(gt.zeros(3))
+    net = gt.nn.Sequential(gt.nn.Conv2d(3, 4, 1), gt.nn.BatchNorm2d(4), gt.nn.InstanceNorm2d(4))
+    conv = gt.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert [type(m).__name__ for m in conv] == ["Conv2d", "SyncBatchNorm", "InstanceNorm2d"]
+    assert conv[1].weight is net[1].weight
+    from gputensor.nn.modules.batchnorm import SyncBatchNorm, _BatchNorm
+    assert SyncBatchNorm is gt.nn.SyncBatchNorm
+    assert not isinstance(gt.nn.InstanceNorm2d(3), _BatchNorm)  # as in torch
 
 
 # -- distance, fold, shuffle --------------------------------------------------------------------

@@ -61,13 +61,27 @@ def test_unary_cuda(name):
     check_lib_op(f, x, device="cuda")
 
 
-def test_nondifferentiable_bessel_j(device):
-    for name in ("bessel_j0", "bessel_j1"):
+NOGRAD = ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+          "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+          "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
+
+
+def test_nondifferentiable_bessel(device):
+    for name in NOGRAD:
+        x = POS if "k" in name or "y" in name else ANY
         f = lambda lib, x: getattr(lib.special, name)(x)  # noqa: E731
-        compare_torch(lambda x: f(gt, x), ANY, device=device, torch_fn=lambda x: f(torch, x),
+        compare_torch(lambda a: f(gt, a), x, device=device, torch_fn=lambda a: f(torch, a),
                       grad=False)
-        out = getattr(gt.special, name)(to_gt(ANY, device, requires_grad=True))
-        assert not out.requires_grad
+        out = getattr(gt.special, name)(to_gt(x, device, requires_grad=True))
+        assert not out.requires_grad, name
+
+
+def test_zeta():
+    x, q = np.array([2.0, 3.0, 4.5]), np.array([1.0, 2.0, 0.7])
+    check_lib_op(lambda lib, a: lib.special.zeta(lib.tensor(x), a), q, device="cpu")
+    check_lib_op(lambda lib, a: lib.special.zeta(2.0, a), q, device="cpu")
+    np.testing.assert_allclose(to_np(gt.special.zeta(gt.tensor(q), 1.0)),
+                               torch.special.zeta(torch.tensor(q), 1.0).numpy())
 
 
 def test_edge_values():
@@ -181,7 +195,28 @@ def test_heaviside_nextafter_isin_real(device):
 def test_special_namespace_complete():
     names = ("erf erfc erfinv erfcx expit logit xlogy xlog1py exp2 expm1 log1p gammaln digamma "
              "psi polygamma multigammaln i0 i0e i1 i1e ndtr ndtri log_ndtr sinc entr logsumexp "
-             "softmax log_softmax round bessel_j0 bessel_j1 gammainc gammaincc").split()
+             "softmax log_softmax round bessel_j0 bessel_j1 gammainc gammaincc zeta").split()
+    names += list(NOGRAD)
     missing = [n for n in names if not hasattr(gt.special, n)]
     assert not missing and all(hasattr(torch.special, n) for n in names)
     assert not any(n.startswith("special_") for n in dir(gt.Tensor))
+
+
+def test_inplace_variants():
+    x = np.array([0.3, 1.7, 2.5], np.float32)
+    for name, args in (("lgamma_", ()), ("digamma_", ()), ("i0_", ()), ("sinc_", ()),
+                       ("logit_", ()), ("polygamma_", (2,)), ("mvlgamma_", (1,)),
+                       ("xlogy_", (2.0,)), ("igamma_", (x[::-1].copy(),)),
+                       ("igammac_", (x[::-1].copy(),))):
+        g, t = gt.tensor(x), torch.tensor(x)
+        gargs = [gt.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        targs = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        gr, tr = getattr(g, name)(*gargs), getattr(t, name)(*targs)
+        assert gr is g
+        np.testing.assert_allclose(to_np(g), t.numpy(), rtol=1e-5, err_msg=name)
+    leaf = gt.tensor(x, requires_grad=True)
+    y = leaf * 1
+    y.lgamma_().sum().backward()
+    tl = torch.tensor(x, requires_grad=True)
+    (tl * 1).lgamma_().sum().backward()
+    np.testing.assert_allclose(to_np(leaf.grad), tl.grad.numpy(), rtol=1e-5)

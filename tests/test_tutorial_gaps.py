@@ -30,6 +30,15 @@ def test_size_arithmetic_keeps_size():
         g + [4]
 
 
+def test_type_prints_public_class():
+    """``print(type(x))`` (the tensors tutorial) names the class as torch does."""
+    import pickle
+    assert _repr(type(gt.ones(1))) == repr(type(torch.ones(1)))
+    assert _repr(type(gt.ones(1).shape)) == repr(type(torch.ones(1).shape))
+    x = pickle.loads(pickle.dumps(gt.ones(2)))
+    assert type(x) is gt.Tensor and x.tolist() == [1.0, 1.0]
+
+
 # --- namedtuple results print like torch.return_types -----------------------------------
 
 def test_return_types_repr():
@@ -564,3 +573,182 @@ def test_dist(device, rng):
                      rng.standard_normal(3), device=device, grad=p not in (0,))
     check_lib_op(lambda lib, x, y: x.dist(y), rng.standard_normal(3), rng.standard_normal(3),
                  device=device)
+
+
+# --- nn.utils.parametrize, weight_norm ------------------------------------------------------
+
+def _param_run(lib):
+    nn, P = lib.nn, lib.nn.utils.parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+        def right_inverse(self, A):
+            return A.triu()
+
+    class Shift(nn.Module):
+        def forward(self, X):
+            return X + 1.0
+
+    layer = nn.Linear(3, 3)
+    with lib.no_grad():
+        layer.weight.copy_(lib.arange(9.0).view(3, 3) / 4)
+        layer.bias.zero_()
+    w_obj = layer.weight
+    P.register_parametrization(layer, "weight", Symmetric())
+    P.register_parametrization(layer, "weight", Shift())
+    out = [repr(layer), list(layer.state_dict()), [n for n, _ in layer.named_parameters()],
+           layer.parametrizations.weight.original is w_obj, type(layer).__name__,
+           P.is_parametrized(layer), P.is_parametrized(layer, "bias"),
+           P.type_before_parametrizations(layer).__name__, layer.weight.tolist()]
+    opt = lib.optim.SGD(layer.parameters(), lr=0.1)
+    layer(lib.ones(2, 3)).pow(2).sum().backward()
+    opt.step()
+    out.append(layer.parametrizations.weight.original.detach().numpy().round(5).tolist())
+    with P.cached():
+        out.append(layer.weight is layer.weight)
+    P.remove_parametrizations(layer, "weight")
+    out += [repr(layer), list(layer.state_dict()), layer.weight.detach().numpy().round(5).tolist()]
+    return out
+
+
+def test_parametrize_matches_torch():
+    assert [str(x).replace("gputensor", "torch") for x in _param_run(gt)] == \
+        [str(x) for x in _param_run(torch)]
+
+
+def test_parametrize_errors_and_deepcopy():
+    import copy
+    P = gt.nn.utils.parametrize
+    with pytest.raises(ValueError, match="does not have a parameter, a buffer"):
+        P.register_parametrization(gt.nn.Linear(1, 1), "foo", gt.nn.Identity())
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        P.remove_parametrizations(gt.nn.Linear(1, 1), "weight")
+    lin = P.register_parametrization(gt.nn.Linear(2, 2), "weight", gt.nn.Identity())
+    dup = copy.deepcopy(lin)
+    assert type(dup).__name__ == "ParametrizedLinear" and gt.equal(dup.weight, lin.weight)
+    other = P.register_parametrization(gt.nn.Linear(2, 2), "weight", gt.nn.Identity())
+    other.load_state_dict(lin.state_dict())
+    assert gt.equal(other.weight, lin.weight)
+
+
+def _wn_run(lib):
+    nn, U = lib.nn, lib.nn.utils
+    lin = nn.Linear(4, 3)
+    with lib.no_grad():
+        lin.weight.copy_(lib.arange(12.0).view(3, 4) / 10 - 0.5)
+        lin.bias.fill_(0.1)
+    sd = {k: v.clone() for k, v in lin.state_dict().items()}
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        m = U.weight_norm(lin)
+    res = [[x.category.__name__ for x in w], list(m.state_dict()), to_np(m.weight_g).tolist()]
+    m(lib.ones(2, 4)).sum().backward()
+    res += [to_np(m.weight_g.grad).round(5).tolist(), to_np(m.weight_v.grad).round(5).tolist()]
+    U.remove_weight_norm(m)
+    res += [list(m.state_dict()), to_np(m.weight).round(5).tolist()]
+    m2 = nn.Linear(4, 3)
+    m2.load_state_dict(sd)
+    m2 = U.parametrizations.weight_norm(m2)
+    res += [repr(m2), list(m2.state_dict()), to_np(m2.weight).round(5).tolist()]
+    m2(lib.ones(2, 4)).sum().backward()
+    res.append(to_np(m2.parametrizations.weight.original0.grad).round(5).tolist())
+    for dim in (None, 1, 2):
+        c = nn.Conv1d(2, 3, 2)
+        with lib.no_grad():
+            c.weight.copy_(lib.arange(12.0).view(3, 2, 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res.append(to_np(U.weight_norm(c, dim=dim).weight_g).round(5).tolist())
+    return res
+
+
+def test_weight_norm_matches_torch():
+    assert [str(x) for x in _wn_run(gt)] == [str(x) for x in _wn_run(torch)]
+
+
+# --- memory formats, torch.random ----------------------------------------------------------
+
+def test_memory_formats():
+    for name in ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format"):
+        assert _repr(getattr(gt, name)) == repr(getattr(torch, name))
+    for shape in ((1, 1, 2, 2), (1, 3, 2, 2), (1, 3, 1, 1), (2, 2), (1, 2, 1, 2, 2)):
+        a = np.ones(shape, np.float32)
+        for fmt in ("contiguous_format", "channels_last", "channels_last_3d"):
+            assert gt.tensor(a).is_contiguous(memory_format=getattr(gt, fmt)) == \
+                torch.tensor(a).is_contiguous(memory_format=getattr(torch, fmt))
+    x = gt.ones(1, 3, 2, 2)
+    assert x.to(memory_format=gt.channels_last).shape == (1, 3, 2, 2)
+    assert x.contiguous(memory_format=gt.channels_last).is_contiguous()
+    assert x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).is_contiguous(
+        memory_format=gt.channels_last)
+
+
+def test_torch_random_module():
+    gt.random.manual_seed(3)
+    assert gt.random.initial_seed() == 3
+    a = gt.rand(2)
+    gt.random.manual_seed(3)
+    with gt.random.fork_rng():
+        gt.rand(5)
+    assert gt.equal(gt.rand(2), a)
+    state = gt.random.get_rng_state()
+    b = gt.rand(3)
+    gt.random.set_rng_state(state)
+    assert gt.equal(gt.rand(3), b)
+    with gt.random.fork_rng(enabled=False):
+        gt.rand(1)
+
+
+# --- spectral_norm (hook form and parametrization) -----------------------------------------
+
+def _sn_pair(kind, ctor, **kw):
+    t_mod, g_mod = getattr(torch.nn, ctor[0])(*ctor[1:]), getattr(gt.nn, ctor[0])(*ctor[1:])
+    g_mod.load_state_dict({k: gt.tensor(v.detach().numpy()) for k, v in
+                           t_mod.state_dict().items()})
+    if kind == "hook":
+        torch.nn.utils.spectral_norm(t_mod, **kw)
+        gt.nn.utils.spectral_norm(g_mod, **kw)
+        bufs = ("weight_u", "weight_v")
+        owner_t, owner_g = t_mod, g_mod
+    else:
+        torch.nn.utils.parametrizations.spectral_norm(t_mod, **kw)
+        gt.nn.utils.parametrizations.spectral_norm(g_mod, **kw)
+        bufs = ("_u", "_v")
+        owner_t, owner_g = (t_mod.parametrizations.weight[0], g_mod.parametrizations.weight[0])
+    for b in bufs:  # same power-iteration start (the random initial vectors differ)
+        getattr(owner_g, b).copy_(gt.tensor(getattr(owner_t, b).numpy()))
+    return t_mod, g_mod
+
+
+@pytest.mark.parametrize("kind", ["hook", "param"])
+@pytest.mark.parametrize("ctor,kw", [(("Linear", 4, 3), {}), (("Conv2d", 2, 3, 2), {}),
+                                     (("ConvTranspose2d", 3, 2, 2), {}),
+                                     (("Linear", 4, 3), dict(n_power_iterations=3))])
+def test_spectral_norm_matches_torch(rng, kind, ctor, kw):
+    t_mod, g_mod = _sn_pair(kind, ctor, **kw)
+    assert sorted(g_mod.state_dict()) == sorted(t_mod.state_dict())
+    shape = (2, 4) if ctor[0] == "Linear" else (1, ctor[1], 3, 3)
+    x = rng.standard_normal(shape).astype(np.float32)
+    for train in (True, True, False):
+        t_mod.train(train)
+        g_mod.train(train)
+        t_out, g_out = t_mod(torch.tensor(x)), g_mod(gt.tensor(x))
+        np.testing.assert_allclose(to_np(g_out), t_out.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(to_np(g_mod.weight), t_mod.weight.detach().numpy(),
+                                   atol=1e-5)
+    t_out.pow(2).sum().backward()
+    g_out.pow(2).sum().backward()
+    for (n, tp), gp in zip(t_mod.named_parameters(), g_mod.parameters()):
+        np.testing.assert_allclose(to_np(gp.grad), tp.grad.numpy(), atol=1e-4, err_msg=n)
+
+
+def test_remove_spectral_norm():
+    t_mod, g_mod = _sn_pair("hook", ("Linear", 3, 2))
+    torch.nn.utils.remove_spectral_norm(t_mod)
+    gt.nn.utils.remove_spectral_norm(g_mod)
+    assert list(g_mod.state_dict()) == list(t_mod.state_dict())
+    np.testing.assert_allclose(to_np(g_mod.weight), t_mod.weight.detach().numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
+        gt.nn.utils.remove_spectral_norm(g_mod)

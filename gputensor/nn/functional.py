@@ -18,7 +18,9 @@ from ..ops.pool3d import *  # noqa: F401,F403
 from ..ops.interpolate import *  # noqa: F401,F403
 from ..ops.pixel_shuffle import *  # noqa: F401,F403
 from ..ops.unpool import *  # noqa: F401,F403
+from ..ops.stats import pdist  # noqa: F401
 from ..ops.pool_more import *  # noqa: F401,F403
+from ..ops.pool_fractional import *  # noqa: F401,F403
 from ..ops.norms_more import *  # noqa: F401,F403
 from ..ops.nn_misc import *  # noqa: F401,F403
 from ..ops.grid_sample import *  # noqa: F401,F403

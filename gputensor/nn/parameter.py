@@ -52,6 +52,7 @@ def _rebuild_parameter(tensor_reduce, requires_grad: bool) -> Parameter:
     return Parameter(fn(*args).detach(), requires_grad)
 
 
-__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "Buffer"]
+__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "Buffer", "is_lazy"]
 
-from .parameter_lazy import Buffer, UninitializedBuffer, UninitializedParameter  # noqa: E402
+from .parameter_lazy import (Buffer, UninitializedBuffer, UninitializedParameter,  # noqa: E402
+                             is_lazy)

@@ -77,6 +77,27 @@ class UninitializedTensorMixin:
                              dt.from_numpy_dtype(self._data.dtype)))
 
 
+def _refuse(name: str):
+    def method(self, *args, **kwargs):
+        raise ValueError(
+            f"Attempted to use an uninitialized parameter in <method '{name}'>. This error "
+            "happens when you are using a `LazyModule` or explicitly manipulating "
+            "`torch.nn.parameter.UninitializedParameter` objects. When using LazyModules Call "
+            "`forward` with a dummy batch to initialize the parameters before calling torch "
+            "functions")
+    method.__name__ = name
+    return method
+
+
+# the arithmetic, indexing and reduction entry points (ops that read the shape fail anyway)
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__pow__", "__neg__",
+              "__getitem__", "__setitem__", "add", "sub", "mul", "div", "matmul", "sum", "mean",
+              "t", "view", "reshape", "numpy", "tolist", "item", "clone", "add_", "mul_",
+              "zero_", "fill_", "uniform_", "normal_"):
+    setattr(UninitializedTensorMixin, _name, _refuse(_name))
+
+
 class UninitializedParameter(UninitializedTensorMixin, Parameter):
     """A Parameter whose shape a lazy module learns on its first forward pass."""
 
@@ -128,7 +149,8 @@ class Buffer(metaclass=_BufferMeta):
 
 
 def is_lazy(param) -> bool:
+    """Whether ``param`` is a lazy module's placeholder."""
     return isinstance(param, UninitializedTensorMixin)
 
 
-__all__ = ["UninitializedParameter", "UninitializedBuffer", "Buffer"]
+__all__ = ["UninitializedParameter", "UninitializedBuffer", "Buffer", "is_lazy"]

@@ -1,4 +1,4 @@
-"""``affine_grid`` and ``grid_sample`` (2-d and 3-d; bilinear and nearest) as compositions of
+"""``affine_grid`` and ``grid_sample`` (2-d and 3-d bilinear and nearest; 2-d bicubic) as compositions of
 differentiable ops.
 
 A sample point's unnormalized, padded coordinate ``c`` is a differentiable function of the grid;
@@ -45,22 +45,22 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     align_corners = _align_default(align_corners)
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
-    size = list(size)
+    given, size = size, list(size)
     if len(size) == 4:
         if theta.ndim != 3 or tuple(theta.shape[-2:]) != (2, 3):
             raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-                             f"{size}. Got {list(theta.shape)}.")
+                             f"{given}. Got {theta.shape}.")
         spatial = size[-2:]
     elif len(size) == 5:
         if theta.ndim != 3 or tuple(theta.shape[-2:]) != (3, 4):
             raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size "
-                             f"{size}. Got {list(theta.shape)}.")
+                             f"{given}. Got {theta.shape}.")
         spatial = size[-3:]
     else:
         raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
-                                  f"affine transforms, respectively. Got size {size}.")
+                                  f"affine transforms, respectively. Got size {given}.")
     if min(size) <= 0:
-        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+        raise ValueError(f"Expected non-zero, positive output size. Got {given}")
     n, d = size[0], len(spatial)
     dtype = theta._data.dtype
     axes = [_base_coords(s, align_corners, dtype) for s in reversed(spatial)]  # x, y, (z)
@@ -129,7 +129,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     align_corners = _align_default(align_corners)
     if input.ndim not in (4, 5) or grid.ndim != input.ndim:
-        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number "
+        want = f"{input.ndim}D" if input.ndim in (4, 5) else "4D or 5D"
+        raise RuntimeError(f"grid_sampler(): expected {want} input and grid with same number "
                            f"of dimensions, but got input with sizes {list(input.shape)} and "
                            f"grid with sizes {list(grid.shape)}")
     d = input.ndim - 2
@@ -140,10 +141,12 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     if grid.shape[-1] != d:
         raise RuntimeError(f"grid_sampler(): expected grid to have size {d} in last dimension, "
                            f"but got grid with sizes {list(grid.shape)}")
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by gputensor")
+    if mode == "bicubic" and d != 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     sizes = tuple(input.shape[2:])
     out_shape = tuple(grid.shape[1:-1])
+    if mode == "bicubic":
+        return _bicubic(input, grid, sizes, out_shape, padding_mode, align_corners)
     # grid's last axis is (x, y[, z]): axis a of the input uses grid[..., d - 1 - a]
     src = [_source(grid[..., d - 1 - a], sizes[a], padding_mode, align_corners)
            for a in range(d)]
@@ -165,6 +168,57 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
             w = wk if w is None else w * wk
         term = vals * (w * mask)
         out = term if out is None else out + term
+    return out
+
+
+_A = -0.75  # torch's cubic convolution coefficient
+
+
+def _cubic_weights(t: Tensor) -> list:
+    """The four cubic-convolution weights of taps -1, 0, 1, 2 at fractional offset ``t``."""
+    def near(x):  # |x| <= 1
+        return ((_A + 2) * x - (_A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((_A * x - 5 * _A) * x + 8 * _A) * x - 4 * _A
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _tap_index(i, size: int, padding_mode: str, align_corners: bool, xp):
+    """Integer tap positions after torch's ``compute_coordinates`` (border/reflection)."""
+    if padding_mode == "zeros":
+        return i
+    c = i.astype(xp.float64)
+    if padding_mode == "reflection":
+        lo2, hi2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if lo2 == hi2:
+            c = c * 0
+        else:
+            low, span = lo2 / 2, (hi2 - lo2) / 2
+            dist = xp.abs(c - low)
+            flips = xp.floor(dist / span)
+            extra = dist - flips * span
+            c = xp.where(flips % 2 == 0, extra + low, span - extra + low)
+    return xp.clip(c, 0, size - 1).astype(xp.int64)
+
+
+def _bicubic(input: Tensor, grid: Tensor, sizes: tuple, out_shape: tuple, padding_mode: str,
+             align_corners: bool) -> Tensor:
+    """torch's bicubic sampling: 4x4 taps around ``floor(c)``, each tap padded separately."""
+    xp = input._backend.xp
+    iy = _unnormalize(grid[..., 1], sizes[0], align_corners)
+    ix = _unnormalize(grid[..., 0], sizes[1], align_corners)
+    y0, x0 = xp.floor(iy._data).astype(xp.int64), xp.floor(ix._data).astype(xp.int64)
+    wy = _cubic_weights((iy - wrap(y0.astype(iy._data.dtype), iy)).unsqueeze(1))
+    wx = _cubic_weights((ix - wrap(x0.astype(ix._data.dtype), ix)).unsqueeze(1))
+    flat, out = input.flatten(2), None
+    for a in range(4):
+        ya = _tap_index(y0 + a - 1, sizes[0], padding_mode, align_corners, xp)
+        for b in range(4):
+            xb = _tap_index(x0 + b - 1, sizes[1], padding_mode, align_corners, xp)
+            vals, mask = _gather(flat, [ya, xb], sizes, out_shape)
+            term = vals * (wy[a] * wx[b] * mask)
+            out = term if out is None else out + term
     return out
 
 

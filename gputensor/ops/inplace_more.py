@@ -18,7 +18,7 @@ from . import tensor_misc as tm
 from .inplace import Overwrite, _fill_random, _inplace, _overwrite, _require_float, _sample
 from ._util import wrap
 
-# -- unary / binary / matrix methods that compute out of place and assign --------------------------
+# -- unary / binary / matrix methods that compute out of place and assign -------------------------
 for _op in (pw.acos, pw.asin, pw.atan, pw.sinh, pw.cosh, pw.atan2, la.addmm, la.addbmm,
             la.baddbmm, la.addmv, la.addr, tm.sgn, tm.true_divide, tm.index_copy, tm.index_reduce,
             tm.masked_scatter, tm.put, tm.renorm):
@@ -27,7 +27,7 @@ Tensor.arccos_, Tensor.arcsin_, Tensor.arctan_ = Tensor.acos_, Tensor.asin_, Ten
 Tensor.arctan2_ = Tensor.atan2_
 
 
-# -- comparisons and logical ops: bool results written as 0/1 in self's dtype ------------------------
+# -- comparisons and logical ops: bool results written as 0/1 in self's dtype ---------------------
 
 def _bool_inplace(op):
     """``op_``: torch writes the bool result converted to self's dtype; the old value gets a
@@ -51,7 +51,7 @@ Tensor.greater_, Tensor.greater_equal_ = Tensor.gt_, Tensor.ge_
 Tensor.less_, Tensor.less_equal_, Tensor.not_equal_ = Tensor.lt_, Tensor.le_, Tensor.ne_
 
 
-# -- fill_diagonal_ ---------------------------------------------------------------------------------
+# -- fill_diagonal_ -------------------------------------------------------------------------------
 
 @tensor_method
 def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
@@ -85,7 +85,7 @@ def _array_like(arr, like: Tensor) -> Tensor:
     return wrap(arr, like)
 
 
-# -- random fills -----------------------------------------------------------------------------------
+# -- random fills ---------------------------------------------------------------------------------
 
 @tensor_method
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
@@ -119,7 +119,7 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     return _fill_random(self, xp.maximum(k, 1.0))
 
 
-# -- top-level ``torch.foo_(input, ...)`` forms -------------------------------------------------------
+# -- top-level ``torch.foo_(input, ...)`` forms ---------------------------------------------------
 
 _TOP_LEVEL_INPLACE = (
     "abs_ acos_ addmv_ arccos_ arcsin_ arctan_ asin_ atan_ ceil_ clamp_ clamp_max_ clamp_min_ "

@@ -141,8 +141,7 @@ def _huber(d: Tensor, delta: float) -> Tensor:
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     if delta <= 0:
-        raise RuntimeError(f"huber_loss does not support non-positive values for delta, got "
-                           f"{delta}")
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = _regression("huber_loss", input, target, reduction)
     return _weighted(_huber(d, delta), weight, d, reduction, mean_by_weight=False)
 
@@ -152,7 +151,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     """Huber loss divided by ``beta`` (so the linear part has slope 1); plain L1 at beta=0."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
-        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = _regression("smooth_l1_loss", input, target, reduction)
     return _reduce(d.abs() if beta == 0 else _huber(d, beta) / beta, reduction)
 
@@ -205,20 +204,27 @@ def _class_coeffs(input: Tensor, target: Tensor, weight: Tensor | None, ignore_i
 
     q = (1 - s) * onehot(t) * w + s / C * w, zero where t == ignore_index.
     """
+    C = input.shape[cdim]
+    expected = tuple(input.shape[:cdim]) + tuple(input.shape[cdim + 1:])
+    if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    if input.ndim <= 2 and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim == 4 and target.ndim != 3:  # torch's nll_loss2d path
+        raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
+                           f"targets of dimension: {target.ndim}")
+    if tuple(target.shape) != expected:
+        if input.ndim == 4:
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
     if target.dtype not in (dt.int64, dt.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{_tname(target)}")
     if target._device != input._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found input on "
                            f"{input.device} and target on {target.device}")
-    C = input.shape[cdim]
-    expected = tuple(input.shape[:cdim]) + tuple(input.shape[cdim + 1:])
-    if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0]}).")
-    if tuple(target.shape) != expected:
-        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)} "
-                           f"(input shape {list(input.shape)})")
     xp = input._backend.xp
     npd = input._data.dtype
     if weight is None:
@@ -270,17 +276,17 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     shape (N, d1, ...) or class probabilities shaped like ``input``."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if label_smoothing > 1.0:  # torch checks only positive values; negative ones are ignored
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    label_smoothing = max(float(label_smoothing), 0.0)
     cdim = _class_dim("cross_entropy", input)
     _tensor_args("cross_entropy", target=target)
     if not target.is_floating_point():
         q, total = _class_coeffs(input, target, weight, ignore_index, label_smoothing, cdim)
         return _reduce_by(SoftmaxCrossEntropy.apply(input, q, cdim), reduction, total)
-    if target.shape != input.shape:
-        raise RuntimeError(f"cross_entropy: class-probability targets must have the input's "
-                           f"shape {tuple(input.shape)}, got {tuple(target.shape)}; class-index "
-                           f"targets must be int64")
+    if target.shape != input.shape:  # torch then reads them as class indices, and refuses
+        _class_coeffs(input, target, weight, ignore_index, label_smoothing, cdim)
     input, q = _float_pair("cross_entropy", input, target)
     C = input.shape[cdim]
     if label_smoothing:
@@ -391,8 +397,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        safe = target.masked_fill(target == 0, 1.0)  # 0 * log 0 := 0, with a finite gradient
-        loss = target * (safe.log() - input)
+        # xlogy(t, t) - t * x: 0 at t == 0, where (as in torch) d/dt is nan
+        loss = where(target == 0, 0.0, target * target.log()) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)

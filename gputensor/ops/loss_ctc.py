@@ -157,14 +157,15 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     for v in il:
         if v > T or v < 0:
             raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got "
-                               f"value {v} (while checking arguments for ctc_loss)")
+                               f"value {v} (while checking arguments for "
+                               f"ctc_loss_allocate_outputs)")
     tg = np.asarray(targets.detach().cpu().numpy()).astype(np.int64)
     S = int(tl.max()) if N else 0
     if tg.ndim == 1 and not unbatched:  # concatenated targets
         if int(tl.sum()) > tg.size:
             raise RuntimeError(f"Expected tensor to have size at least {int(tl.sum())} at "
                                f"dimension 0, but got size {tg.size} for argument #2 'targets' "
-                               f"(while checking arguments for ctc_loss)")
+                               f"(while checking arguments for ctc_loss_allocate_outputs)")
         offs = np.concatenate([[0], np.cumsum(tl)[:-1]]).astype(np.int64)
         pad = np.full((N, S), blank, dtype=np.int64)
         for n in range(N):
@@ -177,7 +178,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
         if S > tg.shape[1]:
             raise RuntimeError(f"Expected tensor to have size at least {S} at dimension 1, but "
                                f"got size {tg.shape[1]} for argument #2 'targets' (while "
-                               f"checking arguments for ctc_loss)")
+                               f"checking arguments for ctc_loss_allocate_outputs)")
         tg = np.where(np.arange(tg.shape[1])[None] < tl[:, None], tg, blank)[:, :S]
     ext = np.full((N, 2 * S + 1), blank, dtype=np.int64)
     ext[:, 1::2] = tg

@@ -22,6 +22,11 @@ def _long_target(target: Tensor) -> None:
                            f"{_TORCH_NAMES.get(target.dtype.name, target.dtype.name)}")
 
 
+def _zeros(like: Tensor) -> Tensor:
+    """A constant zero tensor shaped like ``like`` (torch's ``zeros_like`` branch of a where)."""
+    return wrap(like._backend.xp.zeros(like._data.shape, like._data.dtype), like)
+
+
 def _pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
     """torch.pairwise_distance: the p-norm of ``x1 - x2 + eps`` over the last dimension."""
     d = x1 - x2 + eps
@@ -49,7 +54,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     m1 = (input1 * input1).sum(tdim) + 1e-12
     m2 = (input2 * input2).sum(tdim) + 1e-12
     cos = prod / (m1 * m2).sqrt()
-    zeros = cos * 0
+    zeros = _zeros(cos)
     loss = where(target == 1, 1 - cos, zeros) + where(target == -1, (cos - margin).clamp(min=0),
                                                        zeros)
     return _reduce(loss, reduction)
@@ -61,7 +66,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _tensor_args("hinge_embedding_loss", input=input, target=target)
-    zeros = input * 0
+    zeros = _zeros(input)
     loss = where(target != 1, (margin - input).clamp(min=0), zeros) + \
         where(target != -1, input, zeros)
     return _reduce(loss, reduction)
@@ -194,7 +199,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
                            f"{list(input.shape)}")
     xp = input._backend.xp
     t = target._data.reshape(nframe, C).astype(xp.int64)
-    live = xp.cumprod(t != -1, axis=1).astype(bool)
+    live = xp.cumprod((t != -1).astype(xp.int64), axis=1).astype(bool)
     if bool((live & ((t < -1) | (t >= C))).any()):
         raise RuntimeError("argument #2 'target' is out of range")
     counts = ((t[:, :, None] == xp.arange(C)) & live[:, :, None]).sum(axis=1)  # (N, C)
@@ -245,10 +250,10 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = input.detach() * 0 + var
+        var = wrap(input._backend.xp.full(input._data.shape, var, input._data.dtype), input)
     elif not isinstance(var, Tensor):
-        raise TypeError(f"any() received an invalid combination of arguments - got "
-                        f"({type(var).__name__})")
+        raise TypeError("any() received an invalid combination of arguments - got (bool), but "
+                        "expected one of:")
     elif bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
     if tuple(var.shape) != tuple(input.shape):
@@ -267,10 +272,53 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     return _reduce(loss, reduction)
 
 
+# -- fused linear + cross-entropy -----------------------------------------------------------------
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """cross_entropy(linear(input, W, b)) with torch's shapes: W is (C, *out_features, in).
+    ``options`` (torch's chunking knobs) changes only memory use, so the reference path is
+    always taken."""
+    from .loss import cross_entropy
+    from .nn_functional import linear
+    if input.ndim < 1 or input.ndim > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {input.shape[-1]} and "
+                           f"{linear_weight.shape[-1]}, respectively")
+    C, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (C, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(C, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batch:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, (N, "
+                           f"{in_features}), got unbatched input with shape "
+                           f"{tuple(input.shape)}")
+    logits_shape = (*batch, C, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    n_out = math.prod(out_features, start=C)
+    w = linear_weight.reshape(n_out, in_features) if out_features else linear_weight
+    b = linear_bias.reshape(n_out) if (out_features and linear_bias is not None) else linear_bias
+    logits = linear(input, w, b).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
+
 __all__ = [
     "cosine_embedding_loss",
     "gaussian_nll_loss",
     "hinge_embedding_loss",
+    "linear_cross_entropy",
     "margin_ranking_loss",
     "multi_margin_loss",
     "multilabel_margin_loss",

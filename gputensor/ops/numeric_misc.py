@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from .._device import device
 from ..tensor import Tensor, _wrap_dim
 from . import shape as sh
 from .creation import ones_like, tensor
@@ -129,5 +130,86 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
     return cumsum(terms, dim=d)
 
 
-__all__ = ["tril_indices", "triu_indices", "unravel_index", "vander", "trapezoid", "trapz",
-           "cumulative_trapezoid"]
+def _grad_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
+    """Central differences along ``d``; ``h`` is a number (uniform spacing) or a 1-D tensor of
+    coordinates (NumPy's second-order formula for uneven spacing)."""
+    n = f.shape[d]
+    if n < edge_order + 1:
+        raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                           "edge_order+1")
+    def part(start, length):
+        return sh.narrow(f, d, start, length)
+
+    def bcast(v):  # a 1-D coordinate difference, shaped to broadcast along d
+        shape = [1] * f.ndim
+        shape[d] = -1
+        return v.reshape(shape)
+
+    if isinstance(h, Tensor):
+        x = _float_input(h)
+        dx = x[1:] - x[:-1]
+        hl, hr = bcast(dx[:-1]), bcast(dx[1:])
+        inner = (part(0, n - 2) * (-hr / (hl * (hl + hr)))
+                 + part(1, n - 2) * ((hr - hl) / (hl * hr))
+                 + part(2, n - 2) * (hl / (hr * (hl + hr))))
+        if edge_order == 1:
+            first = (part(1, 1) - part(0, 1)) / dx[0]
+            last = (part(n - 1, 1) - part(n - 2, 1)) / dx[-1]
+        else:
+            a1, a2 = dx[0], dx[1]
+            first = (part(0, 1) * (-(2 * a1 + a2) / (a1 * (a1 + a2)))
+                     + part(1, 1) * ((a1 + a2) / (a1 * a2))
+                     + part(2, 1) * (-a1 / (a2 * (a1 + a2))))
+            b1, b2 = dx[-2], dx[-1]
+            last = (part(n - 3, 1) * (b2 / (b1 * (b1 + b2)))
+                    + part(n - 2, 1) * (-(b1 + b2) / (b1 * b2))
+                    + part(n - 1, 1) * ((2 * b2 + b1) / (b2 * (b1 + b2))))
+    else:
+        inner = (part(2, n - 2) - part(0, n - 2)) / (2.0 * h)
+        if edge_order == 1:
+            first = (part(1, 1) - part(0, 1)) / h
+            last = (part(n - 1, 1) - part(n - 2, 1)) / h
+        else:
+            first = (part(0, 1) * -1.5 + part(1, 1) * 2.0 - part(2, 1) * 0.5) / h
+            last = (part(n - 3, 1) * 0.5 - part(n - 2, 1) * 2.0 + part(n - 1, 1) * 1.5) / h
+    return sh.cat([first, inner, last], dim=d)
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """Derivative estimates along each of ``dim`` (all dims by default) by central differences
+    (``edge_order`` 1 or 2 at the ends), as ``numpy.gradient``; spacing is a number, one number
+    per dim, or one coordinate tensor per dim."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    f = _float_input(input)
+    dims = list(range(f.ndim)) if dim is None else (
+        [dim] if isinstance(dim, int) else list(dim))
+    dims = [_wrap_dim(d, f.ndim) for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or "
+                               f"it's spacing and dim arguments to have the same length, but "
+                               f"got a spacing argument of length {len(spacing)} and a dim "
+                               f"argument of length {len(dims)}.")
+        hs = list(spacing)
+    else:
+        hs = [spacing] * len(dims)
+    hs = [h if isinstance(h, Tensor) and h.ndim == 1 else
+          (float(h) if not isinstance(h, Tensor) else float(h.item())) for h in hs]
+    return tuple(_grad_along(f, d, h, edge_order) for d, h in zip(dims, hs))
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-D tensor over a Python buffer's bytes (shared memory on cpu, as in torch)."""
+    arr = np.frombuffer(buffer, dtype=dtype.np, count=count, offset=offset)
+    if not arr.flags.writeable:
+        import warnings
+        warnings.warn("The given buffer is not writable, and PyTorch does not support "
+                      "non-writable tensors.", UserWarning, stacklevel=2)
+        arr = arr.copy()
+    return Tensor._make(arr, device("cpu"), requires_grad)
+
+
+__all__ = ["gradient", "frombuffer", "tril_indices", "triu_indices", "unravel_index", "vander",
+           "trapezoid", "trapz", "cumulative_trapezoid"]

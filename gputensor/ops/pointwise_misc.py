@@ -43,8 +43,9 @@ def _integer_binary(name: str, ufunc: str):
     def op(input: Tensor, other: Tensor) -> Tensor:
         a, b = promote(input, other)
         if a._data.dtype.kind not in "iub":
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
-                                      f"'{a.dtype.name.capitalize()}'")
+            from .linalg import scalar_name
+            raise NotImplementedError(f"\"{name}_{a.device.type}\" not implemented for "
+                                      f"'{scalar_name(a)}'")
         return wrap(getattr(a._backend.xp, ufunc)(a._data, b._data), a)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` of integer tensors (non-negative result)."

@@ -21,19 +21,24 @@ from .conv3d import triple
 from .unpool import MaxUnpool, _unpool_output_size
 
 
+def _stride(stride):
+    """torch's top-level forms default ``stride`` to ``[]`` (meaning: the kernel size)."""
+    return None if isinstance(stride, (tuple, list)) and len(stride) == 0 else stride
+
+
 def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode: bool = False, return_indices: bool = False):
-    return P.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+    return P.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, True)
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode: bool = False, return_indices: bool = False):
-    return P.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+    return P.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, True)
 
 
 def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode: bool = False, return_indices: bool = False):
-    return P3.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+    return P3.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, True)
 
 
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
@@ -92,6 +97,8 @@ def _coords(table, arg, axis: int, xp):
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
     """Max over adaptive 3-d windows; with ``return_indices`` the flat D*H*W argmax indices."""
+    if input.ndim < 4:
+        raise ValueError("Input dimension should be at least 4")
     if input.ndim not in (4, 5) or any(s == 0 for s in input.shape[1:]):
         raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
                            f"{list(input.shape)}")

@@ -15,6 +15,7 @@ from . import reduce as rd
 from ._util import wrap
 from .elementwise import _float
 from .pointwise_misc import return_types
+from .reduce import return_type
 
 
 @tensor_method
@@ -64,7 +65,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         avg = (x * w).sum(dim=1, keepdim=True) / w_sum
         fact = w_sum - (correction if aweights is None else
                         correction * (w * aweights.to(x.dtype)).sum() / w_sum)
-    if float(fact) <= 0:
+    if float(fact.detach() if isinstance(fact, Tensor) else fact) <= 0:
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the number of observations.", UserWarning, stacklevel=2)
         fact = 0.0
@@ -138,5 +139,69 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return wrap(input._backend.from_numpy(out) if input.is_cuda else out, input)
 
 
-__all__ = ["aminmax", "cov", "corrcoef", "dist", "chain_matmul", "binomial", "poisson"]
+def _last_dim(input: Tensor, dim: int):
+    """``input``'s array with ``dim`` moved last, flattened to (rows, n), and ``dim`` wrapped."""
+    from ..tensor import _wrap_dim
+    d = _wrap_dim(dim, input.ndim)
+    xp = input._backend.xp
+    a = xp.moveaxis(input._data.reshape(input._data.shape or (1,)), d, -1)
+    return a.reshape(-1, a.shape[-1]), a.shape[:-1], d
+
+
+def _values_at(input: Tensor, idx, lead: tuple, d: int, keepdim: bool, name: str):
+    """(values, indices) namedtuple: ``idx`` per row; values gathered (differentiable)."""
+    xp = input._backend.xp
+    if input.ndim == 0:
+        return getattr(return_types, name)(input.clone(), wrap(xp.zeros((), np.int64), input))
+    index = wrap(xp.expand_dims(idx.reshape(lead).astype(np.int64), d), input)
+    values = input.gather(d, index)
+    if not keepdim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    return getattr(return_types, name)(values, index)
+
+
+@tensor_method
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """Most frequent value along ``dim`` (the smallest among equally frequent ones) and the
+    index of its last occurrence, as torch returns them."""
+    xp = input._backend.xp
+    a, lead, d = _last_dim(input, dim)
+    rows, n = a.shape
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    order = xp.argsort(a, axis=-1, kind="stable")
+    s = xp.take_along_axis(a, order, axis=-1)
+    new_run = xp.concatenate([xp.ones((rows, 1), bool), s[:, 1:] != s[:, :-1]], axis=1)
+    run = xp.cumsum(new_run, axis=1) - 1 + xp.arange(rows)[:, None] * n
+    length = xp.bincount(run.reshape(-1), minlength=rows * n)[run]
+    first = xp.argmax(length, axis=1)
+    r = xp.arange(rows)
+    last = first + length[r, first] - 1
+    return _values_at(input, order[r, last], lead, d, keepdim, "mode")
+
+
+@tensor_method
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where every element is NaN)."""
+    xp = input._backend.xp
+    if dim is None:
+        flat = input.reshape(-1)
+        keep = ~pw.isnan(flat)
+        if not bool(keep._data.any()):
+            return flat.sum() * float("nan")
+        return rd.median(flat[keep])
+    a, lead, d = _last_dim(input, dim)
+    if a.shape[1] == 0:
+        raise IndexError(f"nanmedian(): Expected reduction dim {d} to have non-zero size.")
+    order = xp.argsort(a, axis=-1, kind="stable")  # NaN sorts last
+    k = (~xp.isnan(a)).sum(axis=1)
+    pos = xp.maximum(k - 1, 0) // 2
+    return _values_at(input, order[xp.arange(a.shape[0]), pos], lead, d, keepdim, "nanmedian")
+
+
+return_types.nanmedian = return_type("nanmedian", ["values", "indices"])
+
+
+__all__ = ["mode", "nanmedian", "aminmax", "cov", "corrcoef", "dist", "chain_matmul", "binomial",
+           "poisson"]
 

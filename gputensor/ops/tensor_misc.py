@@ -84,7 +84,7 @@ def _storage_offset(self: Tensor) -> int:
 Tensor.storage_offset = _storage_offset
 
 
-# -- predicates -------------------------------------------------------------------------------------
+# -- predicates -----------------------------------------------------------------------------------
 
 @tensor_method
 def get_device(input: Tensor) -> int:
@@ -192,7 +192,7 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     return sh.diag(input.reshape(-1), offset)
 
 
-# -- index writes from differentiable pieces ----------------------------------------------------------
+# -- index writes from differentiable pieces ------------------------------------------------------
 
 def _index_vector(index: Tensor, op: str) -> Tensor:
     if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
@@ -295,7 +295,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     return input * factor
 
 
-# -- apply_ / map_ (python callables, cpu only) ------------------------------------------------------
+# -- apply_ / map_ (python callables, cpu only) ---------------------------------------------------
 
 def _python_map(self: Tensor, fn, other: Tensor | None, name: str) -> Tensor:
     if self._device.type != "cpu":
@@ -331,7 +331,7 @@ def _post_accumulate_hook(self: Tensor, hook):
 Tensor.register_post_accumulate_grad_hook = _post_accumulate_hook
 
 
-# -- top-level functions ----------------------------------------------------------------------------
+# -- top-level functions --------------------------------------------------------------------------
 
 def detach(input: Tensor) -> Tensor:
     return input.detach()

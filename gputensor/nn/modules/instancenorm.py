@@ -5,22 +5,40 @@ from __future__ import annotations
 
 import warnings
 
+from ... import _dtype as dt
 from ...ops import norms_more as NM
 from ...tensor import Tensor
 from ._alias import getattr_for
-from .normalization import _BatchNorm
+from .module import Module
+from .normalization import _affine_params, _BatchNorm, _buffer
 
 
-class _InstanceNorm(_BatchNorm):
-    """Per-(sample, channel) statistics; running estimates only with ``track_running_stats``."""
+class _InstanceNorm(Module):
+    """Per-(sample, channel) statistics; running estimates only with ``track_running_stats``.
+    Not a ``_BatchNorm`` (as in torch, ``isinstance(m, _BatchNorm)`` is False), but the same
+    parameters, buffers, resets and repr."""
 
     _no_batch_dim = 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
                  dtype=None, *, bias: bool = True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias=bias)
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        _affine_params(self, affine, bias, (num_features,), device, dtype)
+        if track_running_stats:
+            self.register_buffer("running_mean", _buffer(0.0, (num_features,), device, dtype))
+            self.register_buffer("running_var", _buffer(1.0, (num_features,), device, dtype))
+            self.register_buffer("num_batches_tracked", _buffer(0, (), device, dt.int64))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+        self.reset_parameters()
+
+    reset_running_stats = _BatchNorm.reset_running_stats
+    reset_parameters = _BatchNorm.reset_parameters
+    extra_repr = _BatchNorm.extra_repr
 
     def _check_input_dim(self, input: Tensor) -> None:
         nd = self._no_batch_dim

@@ -1,7 +1,9 @@
-"""1-d pooling layers, adaptive 3-d max pooling, power-average (LP) pools and 3-d unpooling."""
+"""1-d pooling layers, adaptive 3-d max pooling, power-average (LP) pools, fractional max
+pooling and 3-d unpooling."""
 from __future__ import annotations
 
 from ...ops import pool as P
+from ...ops import pool_fractional as PF
 from ...ops import pool_more as PM
 from ...tensor import Tensor
 from .module import Module
@@ -87,5 +89,44 @@ class MaxUnpool3d(_MaxUnpoolNd):
                                output_size)
 
 
-__all__ = ["MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
+class _FractionalMaxPoolNd(Module):
+    _dims = 2
+    _fn = staticmethod(PF.fractional_max_pool2d)
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None,
+                 return_indices: bool = False, _random_samples=None):
+        super().__init__()
+        n = self._dims
+
+        def tup(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+        self.kernel_size, self.return_indices = tup(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = tup(output_size) if output_size is not None else None
+        self.output_ratio = tup(output_ratio) if output_ratio is not None else None
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             f"ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        return self._fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                        self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    _dims = 2
+    _fn = staticmethod(PF.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    _dims = 3
+    _fn = staticmethod(PF.fractional_max_pool3d)
+
+
+__all__ = ["FractionalMaxPool2d", "FractionalMaxPool3d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool3d"]

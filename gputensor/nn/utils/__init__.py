@@ -7,3 +7,4 @@ from . import rnn  # noqa: F401,E402  (pad_sequence, pack_padded_sequence, Packe
 from . import parametrize  # noqa: F401,E402  (register_parametrization ...)
 from . import parametrizations  # noqa: F401,E402
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401,E402
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401,E402
