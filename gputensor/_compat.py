@@ -44,3 +44,43 @@ def compiled_with_cxx11_abi() -> bool:
 
 __all__ = ["compile", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal",
            "is_vulkan_available", "compiled_with_cxx11_abi"]
+
+
+class autocast:
+    """``torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)`` as a
+    context manager or decorator that changes nothing: gputensor computes every op in its
+    inputs' dtype (float32 stays float32), so mixed-precision code runs at full precision.
+    ``is_autocast_enabled()`` reports the region as torch would."""
+
+    def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True,
+                 cache_enabled=None):
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+        self.device_type, self.fast_dtype, self._enabled = device_type, dtype, bool(enabled)
+
+    def __enter__(self):
+        _autocast_stack.append(self._enabled)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        _autocast_stack.pop()
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with autocast(self.device_type, self.fast_dtype, self._enabled):
+                return fn(*args, **kwargs)
+        return wrapped
+
+
+_autocast_stack: list = []
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    return bool(_autocast_stack and _autocast_stack[-1])
+
+
+__all__ += ["autocast", "is_autocast_enabled"]

@@ -9,7 +9,7 @@ import gputensor as gt
 from helpers import check_lib_op, to_gt, to_np
 
 F = np.float32
-pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\(\) is in beta")
+pytestmark = pytest.mark.filterwarnings(r"ignore:index_reduce\(\) is in beta")
 
 
 @pytest.mark.parametrize("name,lo,hi", [("acos_", -0.9, 0.9), ("asin_", -0.9, 0.9),

@@ -1,5 +1,7 @@
 """Third part of the generic torch surface (ops/strided.py, aten_forms.py, numeric_misc's
 gradient/frombuffer, _vmap.py, _dlpack.py) against torch."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ TOP_LEVEL = ("as_strided as_strided_ as_strided_copy as_strided_scatter nonzero_
 METHODS = ("as_strided as_strided_ as_strided_scatter new_empty_strided nonzero_static "
            "dim_order const_data_ptr is_shared share_memory_ is_nested is_quantized is_mkldnn "
            "is_sparse_csr is_xla is_ipu is_maia is_mtia is_vulkan name true_divide_ "
-           "map2_").split()
+           "map2_ is_set_to resize resize_as as_subclass record_stream").split()
 
 
 def test_names_exist_where_torch_has_them():
@@ -62,7 +64,9 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_behaves_as_torch(case):
     f = CASES[case]
-    _same(f(gt, gt.tensor(X)), f(torch, torch.tensor(X)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # frobenius_norm's deprecation (both libraries)
+        _same(f(gt, gt.tensor(X)), f(torch, torch.tensor(X)))
 
 
 def test_as_strided_is_a_view_and_inplace(device):
@@ -135,3 +139,23 @@ def test_dlpack_round_trip(device):
     assert y.dtype is gt.int64 and y.tolist() == [0, 1, 2]
     assert np.from_dlpack(x).shape == (4,)
     assert gt.to_dlpack(gt.ones(2)) is not None
+
+
+def test_set_to_resize_subclass_record_stream():
+    for L in (gt, torch):
+        x = L.arange(6.0)
+        assert x.is_set_to(x) and x.is_set_to(x.view(6)) and not x.is_set_to(x.clone())
+        with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+            y = x.resize(2, 3)
+        assert tuple(y.shape) == (2, 3) and tuple(x.shape) == (6,)
+        assert x.record_stream(None) is None if L is gt else True
+
+    class Sub(gt.Tensor):
+        pass
+    w = gt.ones(2, requires_grad=True)
+    s = w.as_subclass(Sub)
+    assert type(s) is Sub and s.data_ptr() == w.data_ptr()
+    (s * 3).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(TypeError):
+        w.as_subclass(int)

@@ -752,3 +752,27 @@ def test_remove_spectral_norm():
     np.testing.assert_allclose(to_np(g_mod.weight), t_mod.weight.detach().numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
         gt.nn.utils.remove_spectral_norm(g_mod)
+
+
+# --- grad_fn names of views and indexing, as printed in tensors -----------------------------
+
+VIEW_CASES = ["x.view(3, 2)", "x.reshape(3, 2)", "x.t().reshape(6)", "x.flatten()",
+              "x.unflatten(1, (3, 1))", "x.view_as(x)", "x.unsqueeze(0)",
+              "x.unsqueeze(0).squeeze(0)", "x.unsqueeze(0).squeeze()",
+              "x.unsqueeze(0).squeeze((0,))", "x.t()", "x.T", "x.transpose(0, 1)", "x.mT",
+              "x.swapaxes(0, 1)", "x.permute(1, 0)", "x[0]", "x[-1]", "x[1:]", "x[:, 1:]",
+              "x[:]", "x[...]", "x[:, :]", "x[0, 1]", "x[1:, 0]", "x[0, 1:]", "x[None]",
+              "x[:, None]", "x[None, 0]", "x[..., 0]", "x[0, ..., 1:]", "x[[0]]", "x[0, [1]]",
+              "x[x > 0]", "x[::2]", "x.narrow(1, 0, 2)", "x.select(1, 0)", "x.chunk(3, 1)[0]",
+              "x.split(1)[1]", "x.unbind()[0]", "x.expand(2, 2, 3)", "x.movedim(0, 1)"]
+
+
+def test_view_and_index_grad_fn_names_match_torch():
+    gx, tx = gt.ones(2, 3, requires_grad=True), torch.ones(2, 3, requires_grad=True)
+    for case in VIEW_CASES:
+        g, t = eval(case, {"x": gx}), eval(case, {"x": tx})
+        assert g.grad_fn.name() == t.grad_fn.name(), case
+        assert _repr(g) == repr(t), case
+    check_lib_op(lambda lib, y: (y[0] * 2 + y.t()[1].sum() + y.view(-1)[2] +  # renamed
+                                 y.unsqueeze(0).squeeze(0)[1:, ::2].sum()),  # nodes still work
+                 np.arange(6.0).reshape(2, 3), device="cpu")

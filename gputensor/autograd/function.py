@@ -156,11 +156,13 @@ def _edge(t):
 
 def _node_class(fn_cls) -> type:
     """The Node subclass for a Function: ``MulBackward0`` for built-ins, ``FooBackward`` for
-    users' Functions (torch's naming), created once per Function class."""
+    users' Functions (torch's naming), or the Function's ``_torch_name`` (a subclass that only
+    renames, e.g. ``View(Reshape)`` -> ``ViewBackward0``); created once per Function class."""
     node_cls = fn_cls.__dict__.get("_node_cls")
     if node_cls is None:
         builtin = fn_cls.__module__.startswith("gputensor.")
-        name = f"{fn_cls.__name__}Backward{'0' if builtin else ''}"
+        name = fn_cls.__dict__.get("_torch_name") or \
+            f"{fn_cls.__name__}Backward{'0' if builtin else ''}"
         node_cls = type(name, (Node,), {"_fn": fn_cls, "__module__": fn_cls.__module__})
         fn_cls._node_cls = node_cls
     return node_cls

@@ -5,6 +5,8 @@ from ``torch.nn.functional``'s: ``torch.embedding(weight, input, ...)``,
 training, momentum, eps, cudnn_enabled)``, ``torch.constant_pad_nd`` and ``frobenius_norm``."""
 from __future__ import annotations
 
+import warnings
+
 from ..tensor import Tensor
 from . import nn_functional as nf
 from . import padding as pd
@@ -42,8 +44,17 @@ def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
 
 
 def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """The 2-norm over ``dim`` (deprecated in torch; ``torch.linalg.norm``)."""
+    """The 2-norm over ``dim`` (deprecated in torch, which warns once)."""
+    if not _warned["frobenius_norm"]:
+        _warned["frobenius_norm"] = True
+        warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT "
+                      "compatibility. It will be removed in a future PyTorch release. Please use "
+                      "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning,
+                      stacklevel=3)  # past the keyword adapter (_torch_args)
     return rd.norm(input, 2, dim, keepdim)
+
+
+_warned = {"frobenius_norm": False}
 
 
 __all__ = ["embedding", "layer_norm", "group_norm", "batch_norm", "constant_pad_nd",

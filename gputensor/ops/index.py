@@ -290,8 +290,43 @@ def _check_items(items: list, shape: tuple, consumed: int) -> None:
 
 # -- getitem / setitem -------------------------------------------------------------------------
 
+# Basic indexing, named as torch's graph node for the key's last step (``x[0]`` prints
+# ``grad_fn=<SelectBackward0>``); any advanced index makes it an ``IndexBackward0``.
+class Select(Index):
+    _torch_name = "SelectBackward0"
+
+
+class Slice(Index):
+    _torch_name = "SliceBackward0"
+
+
+class IndexUnsqueeze(Index):
+    _torch_name = "UnsqueezeBackward0"
+
+
+class Alias(Index):
+    _torch_name = "AliasBackward0"
+
+
+def _basic_op(key) -> type:
+    if isinstance(key, slice):
+        return Slice
+    op = Alias
+    for k in key if isinstance(key, tuple) else (key,):
+        if k is None:
+            op = IndexUnsqueeze
+        elif isinstance(k, slice):
+            if k != slice(None):
+                op = Slice
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+            op = Select
+        elif k is not Ellipsis:
+            return Index
+    return op
+
+
 def _getitem(self: Tensor, key) -> Tensor:
-    return Index.apply(self, normalize_key(self, key))
+    return _basic_op(key).apply(self, normalize_key(self, key))
 
 
 def _value_like(value, x: Tensor):

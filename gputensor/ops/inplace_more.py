@@ -125,7 +125,7 @@ _TOP_LEVEL_INPLACE = (
     "abs_ acos_ addmv_ arccos_ arcsin_ arctan_ asin_ atan_ ceil_ clamp_ clamp_max_ clamp_min_ "
     "clip_ cos_ cosh_ detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ index_put_ "
     "log10_ log1p_ log2_ log_ nan_to_num_ neg_ negative_ reciprocal_ resize_as_ round_ rsqrt_ "
-    "sigmoid_ sin_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ zero_").split()
+    "sigmoid_ sin_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ zero_ i0_ logit_ sinc_ xlogy_").split()
 
 
 def _top_level(name: str):

@@ -19,6 +19,8 @@ from .reduce import return_type
 class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: a decomposition failed (singular or not positive-definite)."""
 
+    __module__ = "gputensor.linalg"
+
 
 _RT = {n: return_type(n, f) for n, f in (
     ("linalg_slogdet", ["sign", "logabsdet"]), ("slogdet", ["sign", "logabsdet"]),
@@ -429,4 +431,4 @@ for _name, _fn in (("det", det), ("slogdet", slogdet), ("logdet", logdet),
 
 # torch.qr / torch.svd are the legacy forms (``some=``, V rather than Vh)
 __all__ = ["det", "slogdet", "logdet", "inverse", "cholesky", "cholesky_solve",
-           "cholesky_inverse", "triangular_solve", "LinAlgError"]
+           "cholesky_inverse", "triangular_solve"]  # LinAlgError: gputensor.linalg only

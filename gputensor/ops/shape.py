@@ -7,7 +7,7 @@ from .. import _dtype as dt
 from ..autograd.function import Function
 from ..tensor import Size, Tensor, _wrap_dim, tensor_method
 from ._util import norm_dims, wrap
-from .index import Index
+from .index import Index, Select, Slice
 
 
 def _shape_arg(shape) -> tuple:
@@ -75,10 +75,43 @@ class Permute(Function):
         return g.permute(tuple(inv)), None
 
 
+# Same ops, named as torch's graph nodes are (``grad_fn=<ViewBackward0>`` in printed tensors).
+class View(Reshape):
+    _torch_name = "ViewBackward0"
+
+
+class UnsafeView(Reshape):  # torch's reshape of a non-contiguous tensor (a copy)
+    _torch_name = "UnsafeViewBackward0"
+
+
+class Unsqueeze(Reshape):
+    _torch_name = "UnsqueezeBackward0"
+
+
+class Squeeze(Reshape):  # every size-1 dim
+    _torch_name = "SqueezeBackward0"
+
+
+class SqueezeDim(Reshape):
+    _torch_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Reshape):
+    _torch_name = "SqueezeBackward2"
+
+
+class Transpose(Permute):
+    _torch_name = "TransposeBackward0"
+
+
+class T(Permute):
+    _torch_name = "TBackward0"
+
+
 @tensor_method
 def reshape(input: Tensor, *shape) -> Tensor:
     shape = _infer(_shape_arg(shape), input._data.size, input._data.shape)
-    return Reshape.apply(input, shape)
+    return (View if input._data.flags.c_contiguous else UnsafeView).apply(input, shape)
 
 
 @tensor_method
@@ -92,7 +125,7 @@ def view(input: Tensor, *shape) -> Tensor:
     if input._data.size and not xp.may_share_memory(out, input._data):
         raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
                            f"(shape {tuple(input.shape)} -> {shape}); use .reshape(...) instead.")
-    return Reshape.apply(input, shape)
+    return View.apply(input, shape)
 
 
 @tensor_method
@@ -143,7 +176,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(input, tuple(dims))
+    return Transpose.apply(input, tuple(dims))
 
 
 swapaxes = swapdims = transpose
@@ -154,7 +187,7 @@ def t(input: Tensor) -> Tensor:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+    return T.apply(input, (1, 0)) if input._data.ndim == 2 else input
 
 
 Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))))
@@ -201,14 +234,15 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shape = _size(input)
     dims = range(len(shape)) if dim is None else norm_dims(dim, len(shape))
     new = tuple(k for i, k in enumerate(shape) if not (i in dims and k == 1))
-    return input if new == shape else Reshape.apply(input, new)
+    op = Squeeze if dim is None else SqueezeDims if isinstance(dim, (tuple, list)) else SqueezeDim
+    return input if new == shape else op.apply(input, new)
 
 
 @tensor_method
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     shape = _size(input)
     d = _wrap_dim(dim, len(shape) + 1)
-    return Reshape.apply(input, shape[:d] + (1,) + shape[d:])
+    return Unsqueeze.apply(input, shape[:d] + (1,) + shape[d:])
 
 
 @tensor_method
@@ -416,8 +450,16 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 # -- slicing along a dim (views) --------------------------------------------------------------
 
-def _slice_dim(input: Tensor, d: int, start: int, stop: int) -> Tensor:
-    return Index.apply(input, (slice(None),) * d + (slice(start, stop), Ellipsis))
+class Split(Index):
+    _torch_name = "SplitBackward0"
+
+
+class Unbind(Index):
+    _torch_name = "UnbindBackward0"
+
+
+def _slice_dim(input: Tensor, d: int, start: int, stop: int, op: type = Slice) -> Tensor:
+    return op.apply(input, (slice(None),) * d + (slice(start, stop), Ellipsis))
 
 
 @tensor_method
@@ -448,12 +490,12 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {d}")
-    return Index.apply(input, (slice(None),) * d + (i, Ellipsis))
+    return Select.apply(input, (slice(None),) * d + (i, Ellipsis))
 
 
 def _pieces(input: Tensor, d: int, bounds) -> tuple:
     """Views of ``input`` between consecutive ``bounds`` along dim ``d``."""
-    return tuple(_slice_dim(input, d, a, b) for a, b in zip(bounds[:-1], bounds[1:]))
+    return tuple(_slice_dim(input, d, a, b, Split) for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 def _cumulative(sizes) -> list:
@@ -513,7 +555,7 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
 @tensor_method
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = _wrap_dim(dim, input._data.ndim)
-    return tuple(Index.apply(input, (slice(None),) * d + (i, Ellipsis))
+    return tuple(Unbind.apply(input, (slice(None),) * d + (i, Ellipsis))
                  for i in range(input._data.shape[d]))
 
 

@@ -180,5 +180,48 @@ def _map2_(self: Tensor, x: Tensor, y: Tensor, callable) -> Tensor:
 
 Tensor.map2_ = _map2_
 
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Same storage, offset, sizes and strides."""
+    return (self._data.size == tensor._data.size and self.data_ptr() == tensor.data_ptr()
+            and self.shape == tensor.shape and self.stride() == tensor.stride()
+            and self._device == tensor._device)
+
+
+def _resize(self: Tensor, *sizes) -> Tensor:
+    """Deprecated out-of-place ``resize``: a resized copy (``resize_`` on a clone)."""
+    import warnings
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return self.detach().clone().resize_(*sizes)
+
+
+def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    import warnings
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return self.detach().clone().resize_(tuple(tensor.shape))
+
+
+def _as_subclass(self: Tensor, cls) -> Tensor:
+    """A ``cls`` instance sharing this tensor's data and autograd history."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass: expected a Tensor subclass, got {cls!r}")
+    t = object.__new__(cls)
+    t._init(self._data, self._device)
+    t._version, t._base = self._version, self if self._base is None else self._base
+    if self.requires_grad:
+        t._grad_fn, t._output_nr, t._requires_grad = self._grad_fn, self._output_nr, True
+        if self._grad_fn is None:  # a leaf: the subclass instance is an alias of it
+            from .shape import view
+            alias = view(self, tuple(self.shape))
+            t._grad_fn, t._output_nr = alias._grad_fn, alias._output_nr
+    return t
+
+
+Tensor.is_set_to = _is_set_to
+Tensor.resize = _resize
+Tensor.resize_as = _resize_as
+Tensor.as_subclass = _as_subclass
+Tensor.record_stream = lambda self, stream: None  # memory is not pooled per stream here
+
 __all__ = ["as_strided", "as_strided_", "as_strided_copy", "as_strided_scatter",
            "nonzero_static"]
