@@ -232,22 +232,6 @@ def test_grad_scatters(device, rng):
                  device="cpu")
 
 
-def test_autocast_is_a_full_precision_region():
-    assert not gt.is_autocast_enabled()
-    with gt.autocast("cpu", dtype=gt.float16) as ctx:
-        assert gt.is_autocast_enabled() and ctx.device_type == "cpu"
-        assert (gt.ones(2, 2) @ gt.ones(2, 2)).dtype is gt.float32  # documented difference
-    with gt.autocast("cuda", enabled=False):
-        assert not gt.is_autocast_enabled()
-
-    @gt.autocast("cuda")
-    def f():
-        return gt.is_autocast_enabled()
-    assert f() and not gt.is_autocast_enabled()
-    with pytest.raises(ValueError):
-        gt.autocast(3)
-
-
 def test_special_top_level_inplace_forms():
     for name, args in [("i0_", ()), ("logit_", ()), ("sinc_", ()), ("xlogy_", (2.0,))]:
         if not hasattr(gt.Tensor, name):
