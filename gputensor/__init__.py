@@ -31,6 +31,7 @@ from .ops.stats import *  # noqa: F401,F403
 from .ops.linalg_spectral import *  # noqa: F401,F403
 from .ops.linalg_decomp import legacy_qr as qr  # noqa: F401
 from .ops.linalg_spectral import legacy_svd as svd  # noqa: F401
+from .ops.linalg_lu import lu_unpack, legacy_lu as lu, legacy_lu_solve as lu_solve  # noqa: F401,E501
 from .ops.shape_more import *  # noqa: F401,F403
 from .ops.shape_compose import *  # noqa: F401,F403
 from .ops.sampling import *  # noqa: F401,F403

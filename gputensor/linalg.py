@@ -11,6 +11,7 @@ from .ops.reduce import amax, amin, norm as _norm
 from .ops.linalg_decomp import (LinAlgError, cholesky_ex, det, inv_ex,  # noqa: F401
                                 linalg_cholesky as cholesky, qr, slogdet, solve,
                                 solve_triangular, inverse as inv)
+from .ops.linalg_lu import lu, lu_factor, lu_factor_ex, lu_solve  # noqa: F401
 from .ops.linalg_spectral import (eigh, eigvalsh, lstsq, matrix_exp, matrix_power,  # noqa: F401
                                   matrix_rank, pinv, svd, svdvals)
 from .ops.reduce import return_type
@@ -164,4 +165,4 @@ __all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot",
            "matmul", "LinAlgError", "det", "slogdet", "inv", "inv_ex", "solve", "cholesky",
            "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "lstsq", "pinv",
            "matrix_power", "matrix_exp", "matrix_rank", "solve_triangular", "cond", "solve_ex",
-           "tensorinv", "tensorsolve", "vander"]
+           "tensorinv", "tensorsolve", "vander", "lu", "lu_factor", "lu_factor_ex", "lu_solve"]

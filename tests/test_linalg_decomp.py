@@ -316,3 +316,40 @@ def test_solve_ex_tensorinv_tensorsolve_vander(rng):
     v = rng.standard_normal((2, 4))
     check_lib_op(lambda lib, x: lib.linalg.vander(x), v, device="cpu")
     check_lib_op(lambda lib, x: lib.linalg.vander(x, N=6), v, device="cpu")
+
+
+@pytest.mark.filterwarnings("ignore:torch.lu_solve is deprecated")
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (4, 3), (3, 5)])
+def test_lu_family(device, rng, shape):
+    if device == "cuda" and shape != (3, 3):
+        pytest.skip("simulator: one case")
+    a = rng.standard_normal(shape)
+    g, t = gt.linalg.lu_factor(to_gt(a, device)), torch.linalg.lu_factor(torch.tensor(a))
+    np.testing.assert_allclose(to_np(g.LU), t.LU.numpy(), atol=1e-12)
+    np.testing.assert_array_equal(to_np(g.pivots), t.pivots.numpy())
+    assert g.pivots.dtype == gt.int32
+    check_lib_op(lambda lib, x: tuple(lib.linalg.lu(x)[1:]), a, device="cpu",
+                 grad=shape[-1] == shape[-2])
+    P, L, U = gt.linalg.lu(to_gt(a, device))
+    np.testing.assert_allclose(to_np(P @ L @ U), a, atol=1e-12)
+    np.testing.assert_array_equal(to_np(P), torch.linalg.lu(torch.tensor(a)).P.numpy())
+    if shape[-1] != shape[-2]:
+        return
+    b = rng.standard_normal(shape[:-1] + (2,))
+    for kw in ({}, {"adjoint": True}, {"left": False}):
+        bb = np.ascontiguousarray(b.swapaxes(-1, -2)) if kw.get("left") is False else b
+        check_lib_op(lambda lib, x, y: lib.linalg.lu_solve(*lib.linalg.lu_factor(x), y, **kw),
+                     a, bb, device=device if not kw else "cpu")
+    check_lib_op(lambda lib, x, y: lib.lu_solve(y, *lib.linalg.lu_factor(x)), a, b,
+                 device="cpu")
+    lu_, piv = gt.lu(to_gt(a, device))
+    P2, L2, U2 = gt.lu_unpack(lu_, piv)
+    np.testing.assert_allclose(to_np(P2 @ L2 @ U2), a, atol=1e-12)
+
+
+def test_lu_factor_singular():
+    with pytest.raises(gt.linalg.LinAlgError, match=r"U\[2,2\] is zero"):
+        gt.linalg.lu_factor(gt.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    ex = gt.linalg.lu_factor_ex(gt.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    assert int(ex.info) == int(torch.linalg.lu_factor_ex(torch.tensor([[1.0, 2.0],
+                                                                       [2.0, 4.0]])).info)

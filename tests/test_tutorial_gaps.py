@@ -776,3 +776,40 @@ def test_view_and_index_grad_fn_names_match_torch():
     check_lib_op(lambda lib, y: (y[0] * 2 + y.t()[1].sum() + y.view(-1)[2] +  # renamed
                                  y.unsqueeze(0).squeeze(0)[1:, ::2].sum()),  # nodes still work
                  np.arange(6.0).reshape(2, 3), device="cpu")
+
+
+FUSED_CASES = ["F.linear(x, w, b)", "F.linear(x, w)", "F.linear(x3, w, b)", "F.linear(x3, w)",
+               "x @ w.t()", "x.mm(w.t())", "torch.bmm(x3, x3.transpose(1, 2))",
+               "torch.dot(x[0], x[1])", "w.mv(x[0])", "F.mse_loss(x, x.detach() * 2)",
+               "F.mse_loss(x, x.detach(), reduction='sum')", "F.cross_entropy(x, y)",
+               "F.cross_entropy(x, y, weight=x[0].detach().abs())",
+               "F.cross_entropy(x3, y3)", "F.nll_loss(x.log_softmax(1), y)",
+               "F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid())",
+               "F.binary_cross_entropy_with_logits(x, x.detach().sigmoid())",
+               "F.smooth_l1_loss(x, x.detach() * 2)", "F.huber_loss(x, x.detach() * 2)"]
+
+
+def test_fused_op_grad_fn_names_match_torch(rng):
+    """The loss and linear layers' results print torch's node names (the autograd tutorial's
+    ``loss.grad_fn``); their gradients are unchanged."""
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    a3 = rng.standard_normal((2, 3, 3)).astype(np.float32)
+    wa, ba = rng.standard_normal((4, 3)).astype(np.float32), np.ones(4, np.float32)
+
+    def env(lib):
+        return dict(torch=lib, F=lib.nn.functional, x=lib.tensor(a, requires_grad=True),
+                    x3=lib.tensor(a3, requires_grad=True), w=lib.tensor(wa, requires_grad=True),
+                    b=lib.tensor(ba, requires_grad=True), y=lib.tensor([0, 2]),
+                    y3=lib.tensor([[0, 1, 2], [2, 1, 0]]))
+
+    for case in FUSED_CASES:
+        g_env, t_env = env(gt), env(torch)
+        g, t = eval(case, g_env), eval(case, t_env)
+        assert g.grad_fn.name() == t.grad_fn.name(), case
+        np.testing.assert_allclose(to_np(g), t.detach().numpy(), atol=1e-5, err_msg=case)
+        g.sum().backward()
+        t.sum().backward()
+        for k in ("x", "x3", "w", "b"):
+            if t_env[k].grad is not None:
+                np.testing.assert_allclose(to_np(g_env[k].grad), t_env[k].grad.numpy(),
+                                           atol=1e-5, err_msg=case)

@@ -10,7 +10,7 @@ from . import conv_transpose, conv3d, interpolate, pixel_shuffle, pool3d, unpool
 from . import conv_transpose3d  # noqa: F401,E402
 from . import einsum as _einsum_mod, shape_more  # noqa: F401,E402
 from . import sparse_math, sparse_ops  # noqa: F401,E402
-from . import linalg_decomp, linalg_spectral, special_math, stats  # noqa: F401,E402
+from . import linalg_decomp, linalg_lu, linalg_spectral, special_math, stats  # noqa: F401,E402
 from . import tensor_misc, inplace_more, inplace_views, windows, numeric_misc, dropout_forms  # noqa: F401,E402
 from . import pointwise_misc, stats_misc, shape_misc  # noqa: F401,E402
 from . import strided, aten_forms  # noqa: F401,E402

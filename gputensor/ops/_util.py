@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import _dtype as dt
+from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 
 
@@ -69,3 +70,29 @@ def norm_dims(dim, ndim: int) -> tuple:
 
 __all__ = ["data", "wrap", "operand", "promote", "unbroadcast", "norm_dims", "first_tensor",
            "Tensor", "_wrap_dim"]
+
+
+class _Named(Function):
+    """Identity whose graph node carries torch's name for a fused op (``NllLossBackward0``), so
+    a composite op's result prints like torch's (``grad_fn=<...>``). One subclass per name."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return Tensor._make(x._data, x._device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+_NAMED: dict = {}
+
+
+def named(out: Tensor, torch_name: str) -> Tensor:
+    """``out`` behind an identity node named ``torch_name`` (unchanged when it has no graph)."""
+    if out.grad_fn is None:
+        return out
+    cls = _NAMED.get(torch_name)
+    if cls is None:
+        cls = _NAMED[torch_name] = type(torch_name, (_Named,), {"_torch_name": torch_name})
+    return cls.apply(out)

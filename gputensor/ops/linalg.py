@@ -8,7 +8,7 @@ import math
 
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
-from ._util import unbroadcast, wrap
+from ._util import named, unbroadcast, wrap
 
 # torch's two spellings of a dtype in error messages: ScalarType names and C++ type names
 _SCALAR = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
@@ -110,6 +110,19 @@ def _bmm_checks(a: Tensor, b: Tensor, batch_a: int, batch_b: int) -> None:
     same_dtype(a, b)
 
 
+# The same product, named as torch's graph nodes are (``grad_fn=<MmBackward0>``).
+class Mm(Matmul):
+    _torch_name = "MmBackward0"
+
+
+class Bmm(Matmul):
+    _torch_name = "BmmBackward0"
+
+
+class UnsafeViewMatmul(Matmul):  # torch folds (..., m, k) @ (k, n) into one mm and views it
+    _torch_name = "UnsafeViewBackward0"
+
+
 @tensor_method(names=("__matmul__",))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """torch.matmul: dot, mv, mm or broadcast bmm by the operands' ranks."""
@@ -131,10 +144,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         _mm_checks(input, other, 1 if na == 1 else input.shape[0])
         if na == 1:
             return Matmul.apply(input.reshape(1, -1), other).squeeze(0)
-        return Matmul.apply(input, other)
+        return Mm.apply(input, other)
     if nb == 2:  # (..., m, k) @ (k, n): folded into one mm
         _mm_checks(input, other, math.prod(input.shape[:-1]))
-        return Matmul.apply(input, other)
+        return UnsafeViewMatmul.apply(input, other)
     batch = broadcast_batch(input.shape[:-2], other.shape[:-2])
     _bmm_checks(input, other, math.prod(batch), math.prod(batch))
     if na == 1:
@@ -157,7 +170,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
     _mm_checks(input, mat2, input.shape[0])
-    return Matmul.apply(input, mat2)
+    return Mm.apply(input, mat2)
 
 
 @tensor_method
@@ -169,7 +182,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if mat2.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
     _bmm_checks(input, mat2, input.shape[0], mat2.shape[0])
-    return Matmul.apply(input, mat2)
+    return Bmm.apply(input, mat2)
 
 
 @tensor_method
@@ -177,7 +190,8 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     _need_tensor(input, "dot", "input", 1)
     _need_tensor(other, "dot", "tensor", 2)
     _dot_checks(input, other)
-    return Matmul.apply(input.reshape(1, -1), other.reshape(-1, 1)).reshape(())
+    return named(Matmul.apply(input.reshape(1, -1), other.reshape(-1, 1)).reshape(()),
+                 "DotBackward0")
 
 
 @tensor_method
@@ -211,7 +225,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _mv_checks(input, vec)
-    return Matmul.apply(input, vec.reshape(-1, 1)).squeeze(-1)
+    return named(Matmul.apply(input, vec.reshape(-1, 1)).squeeze(-1), "MvBackward0")
 
 
 @tensor_method(names=("ger",))

@@ -15,7 +15,7 @@ from .. import _dtype as dt
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import wrap
+from ._util import named, wrap
 from .activation import log_softmax, softplus
 from .pointwise import where
 
@@ -118,11 +118,20 @@ def _regression(name: str, input: Tensor, target: Tensor, reduction: str) -> Ten
     return input - target
 
 
+def _fused(out: Tensor, reduction: str, torch_name: str) -> Tensor:
+    """A reduced loss under torch's name for its fused op (as printed: ``grad_fn=<...>``)."""
+    return out if reduction == "none" else named(out, torch_name)
+
+
+def _nll_name(input: Tensor) -> str:
+    return "NllLoss2DBackward0" if input.ndim >= 3 else "NllLossBackward0"
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     reduction = legacy_reduction(size_average, reduce, reduction)
     d = _regression("mse_loss", input, target, reduction)
-    return _weighted(d * d, weight, d, reduction)
+    return _fused(_weighted(d * d, weight, d, reduction), reduction, "MseLossBackward0")
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -143,7 +152,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = _regression("huber_loss", input, target, reduction)
-    return _weighted(_huber(d, delta), weight, d, reduction, mean_by_weight=False)
+    return _fused(_weighted(_huber(d, delta), weight, d, reduction, mean_by_weight=False),
+                  reduction, "HuberLossBackward0")
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -153,7 +163,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = _regression("smooth_l1_loss", input, target, reduction)
-    return _reduce(d.abs() if beta == 0 else _huber(d, beta) / beta, reduction)
+    return _fused(_reduce(d.abs() if beta == 0 else _huber(d, beta) / beta, reduction),
+                  reduction, "SmoothL1LossBackward0")
 
 
 # -- classification losses ----------------------------------------------------------------------
@@ -284,7 +295,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _tensor_args("cross_entropy", target=target)
     if not target.is_floating_point():
         q, total = _class_coeffs(input, target, weight, ignore_index, label_smoothing, cdim)
-        return _reduce_by(SoftmaxCrossEntropy.apply(input, q, cdim), reduction, total)
+        out = _reduce_by(SoftmaxCrossEntropy.apply(input, q, cdim), reduction, total)
+        return out if label_smoothing else _fused(out, reduction, _nll_name(input))
     if target.shape != input.shape:  # torch then reads them as class indices, and refuses
         _class_coeffs(input, target, weight, ignore_index, label_smoothing, cdim)
     input, q = _float_pair("cross_entropy", input, target)
@@ -309,7 +321,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     cdim = _class_dim("nll_loss", input)
     _tensor_args("nll_loss", target=target)
     q, total = _class_coeffs(input, target, weight, ignore_index, 0.0, cdim)
-    return _reduce_by(-(input * q).sum(cdim), reduction, total)
+    return _fused(_reduce_by(-(input * q).sum(cdim), reduction, total), reduction,
+                  _nll_name(input))
 
 
 class BinaryCrossEntropy(Function):
@@ -352,7 +365,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = BinaryCrossEntropy.apply(input, target)
-    return _reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction)
+    return _fused(_reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction),
+                  reduction, "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -377,7 +391,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if pos_weight is not None:
         sp = (1 + (pos_weight - 1) * target) * sp
     loss = (1 - target) * input + sp
-    return _reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction)
+    return _fused(_reduce(loss if weight is None else loss * weight.to(loss.dtype), reduction),
+                  reduction, "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,

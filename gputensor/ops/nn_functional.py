@@ -12,7 +12,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import pointwise as pw
-from ._util import wrap
+from ._util import promote, wrap
+from .elementwise import Add
 from .activation import _const, _maybe_inplace, _piecewise, _require_float
 from .padding import pad  # noqa: F401  (F.pad lives in ops/padding.py)
 
@@ -27,7 +28,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
                            f"{'x'.join(map(str, wt))})")
     out = input.matmul(weight.t())
-    return out + bias if bias is not None else out
+    if bias is None:
+        return out
+    return _AddmmLinear.apply(*promote(out, bias)) if input.ndim == 2 else \
+        _ViewLinear.apply(*promote(out, bias))
+
+
+class _AddmmLinear(Add):  # ``x @ W.T + b`` is one addmm in torch: print its node's name
+    _torch_name = "AddmmBackward0"
+
+
+class _ViewLinear(Add):  # torch's linear of (..., in) input: an addmm, viewed
+    _torch_name = "ViewBackward0"
 
 
 # -- relu with torch.nn.functional's ``inplace`` flag ------------------------------------------
