@@ -84,3 +84,9 @@ def check_lib_op(f, *arrays, device: str, grad: bool = True, **tol) -> None:
                   grad=grad, **tol)
     if grad:
         check_grad(lambda *a: f(gt, *a), *arrays, device=device)
+
+
+def device_cases(cases, cuda=()) -> list:
+    """``(device, case)`` parameters: every case on cpu, and only the listed few on the
+    simulated cuda device (slow), so no test is collected only to be skipped."""
+    return [("cpu", c) for c in cases] + [("cuda", c) for c in cuda]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import gputensor as gt
-from helpers import check_grad, check_lib_op, compare_torch, to_gt, to_np
+from helpers import check_grad, check_lib_op, compare_torch, device_cases, to_gt, to_np
 
 
 def _spd(lib, M):
@@ -16,10 +16,8 @@ def _sym(M):
     return 0.5 * (M + M.mT)
 
 
-@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+@pytest.mark.parametrize("device,shape", device_cases([(3, 3), (2, 4, 4)], cuda=[(3, 3)]))
 def test_det_slogdet_logdet_inv(device, rng, shape):
-    if device == "cuda" and len(shape) == 3:
-        pytest.skip("simulator: the 2-d case is enough")
     shape = (2, 2) if device == "cuda" else shape  # each simulated matmul is a kernel launch
     a = rng.standard_normal(shape).astype(np.float32) + 2 * np.eye(shape[-1], dtype=np.float32)
     check_lib_op(lambda lib, x: lib.linalg.det(x), a, device=device, atol=1e-4)
@@ -76,10 +74,8 @@ def test_solve_triangular(rng, upper):
 
 
 @pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
-@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+@pytest.mark.parametrize("device,shape", device_cases([(3, 3), (2, 4, 4)], cuda=[(3, 3)]))
 def test_cholesky_family(device, rng, shape):
-    if device == "cuda" and len(shape) == 3:
-        pytest.skip("simulator: the 2-d case is enough")
     shape = (2, 2) if device == "cuda" else shape
     m = rng.standard_normal(shape)
     check_lib_op(lambda lib, x: lib.linalg.cholesky(_spd(lib, x)), m, device=device)
@@ -127,10 +123,9 @@ def test_inv_ex_cholesky_ex():
     np.testing.assert_allclose(to_np(g.L)[0], t.L.numpy()[0])
 
 
-@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 4, 3)])
+@pytest.mark.parametrize("device,shape", device_cases([(4, 3), (3, 3), (3, 5), (2, 4, 3)],
+                                                      cuda=[(3, 5)]))
 def test_qr(device, rng, shape):
-    if device == "cuda" and shape != (3, 5):
-        pytest.skip("simulator: one batched case on cpu is enough")
     shape = (2, 3) if device == "cuda" else shape
     a = rng.standard_normal(shape)
     g = gt.linalg.qr(to_gt(a, device))
@@ -159,10 +154,9 @@ def _svd_loss(lib, x, full=False):
     return (U * U * w).sum() + (Vh * Vh * v).sum() + (S * S).sum() + S.sum(), recon
 
 
-@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 3, 4)])
+@pytest.mark.parametrize("device,shape", device_cases([(4, 3), (3, 3), (3, 5), (2, 3, 4)],
+                                                      cuda=[(4, 3)]))
 def test_svd(device, rng, shape):
-    if device == "cuda" and shape != (4, 3):
-        pytest.skip("simulator: one batched case on cpu is enough")
     shape = (3, 2) if device == "cuda" else shape
     a = rng.standard_normal(shape)
     check_lib_op(lambda lib, x: _svd_loss(lib, x), a, device=device)
@@ -187,10 +181,8 @@ def test_legacy_svd(rng):
     np.testing.assert_allclose(to_np(U @ gt.diag_embed(S) @ V.mT), a, atol=1e-10)
 
 
-@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+@pytest.mark.parametrize("device,shape", device_cases([(3, 3), (2, 4, 4)], cuda=[(3, 3)]))
 def test_eigh(device, rng, shape):
-    if device == "cuda" and len(shape) == 3:
-        pytest.skip("simulator: one case")
     a = rng.standard_normal(shape)
 
     def f(lib, x):
@@ -204,10 +196,8 @@ def test_eigh(device, rng, shape):
     np.testing.assert_allclose(to_np(Q @ gt.diag_embed(L) @ Q.mT), _sym(a), atol=1e-10)
 
 
-@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 3, 3)])
+@pytest.mark.parametrize("device,shape", device_cases([(4, 3), (3, 5), (2, 3, 3)], cuda=[(4, 3)]))
 def test_pinv_lstsq(device, rng, shape):
-    if device == "cuda" and shape != (4, 3):
-        pytest.skip("simulator: one case")
     shape = (3, 2) if device == "cuda" else shape
     a = rng.standard_normal(shape)
     check_lib_op(lambda lib, x: lib.linalg.pinv(x), a, device=device)
@@ -222,21 +212,18 @@ def test_pinv_lstsq(device, rng, shape):
     assert g.rank.dtype == gt.int64 and tuple(g.residuals.shape) == tuple(t.residuals.shape)
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+@pytest.mark.parametrize("device,n", device_cases([0, 1, 2, 3, 5, -1, -2], cuda=[3, -2]))
 def test_matrix_power(device, rng, n):
-    if device == "cuda" and n not in (3, -2):
-        pytest.skip("simulator: two cases")
     a = rng.standard_normal((2, 3, 3) if device == "cpu" else (2, 2)) * 0.5 + np.eye(
         3 if device == "cpu" else 2)
     check_lib_op(lambda lib, x: lib.linalg.matrix_power(x, n), a, device=device)
     check_lib_op(lambda lib, x: x.matrix_power(n), a, device="cpu")
 
 
-@pytest.mark.parametrize("scale", [0.1, 1.0, 6.0])
+# simulator: one case, no gradcheck (each matmul is a simulated kernel)
+@pytest.mark.parametrize("device,scale", device_cases([0.1, 1.0, 6.0], cuda=[1.0]))
 def test_matrix_exp(device, rng, scale):
     if device == "cuda":
-        if scale != 1.0:
-            pytest.skip("simulator: one case, no gradcheck (each matmul is a simulated kernel)")
         compare_torch(lambda x: gt.linalg.matrix_exp(x), rng.standard_normal((2, 2)),
                       device=device, torch_fn=torch.linalg.matrix_exp, rtol=1e-6, atol=1e-6)
         return
@@ -319,10 +306,9 @@ def test_solve_ex_tensorinv_tensorsolve_vander(rng):
 
 
 @pytest.mark.filterwarnings("ignore:torch.lu_solve is deprecated")
-@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (4, 3), (3, 5)])
+@pytest.mark.parametrize("device,shape", device_cases([(3, 3), (2, 4, 4), (4, 3), (3, 5)],
+                                                      cuda=[(3, 3)]))
 def test_lu_family(device, rng, shape):
-    if device == "cuda" and shape != (3, 3):
-        pytest.skip("simulator: one case")
     a = rng.standard_normal(shape)
     g, t = gt.linalg.lu_factor(to_gt(a, device)), torch.linalg.lu_factor(torch.tensor(a))
     np.testing.assert_allclose(to_np(g.LU), t.LU.numpy(), atol=1e-12)
