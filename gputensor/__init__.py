@@ -17,12 +17,15 @@ from .ops.creation import *  # noqa: F401,F403
 from .ops.convert import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
+from .ops.reduce_stats import *  # noqa: F401,F403
 from .ops.scan import *  # noqa: F401,F403
 from .ops.sort import *  # noqa: F401,F403
 from .ops.scatter import *  # noqa: F401,F403
 from .ops.histogram import *  # noqa: F401,F403
 from .ops.pointwise_more import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
+from .ops.join_split import *  # noqa: F401,F403
+from .ops.diagonals import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.linalg_decomp import *  # noqa: F401,F403
@@ -37,7 +40,9 @@ from .ops.shape_compose import *  # noqa: F401,F403
 from .ops.sampling import *  # noqa: F401,F403
 from .ops.distance import *  # noqa: F401,F403  (torch.cosine_similarity, torch.cdist ...)
 from .ops.pointwise import *  # noqa: F401,F403
+from .ops.compare import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
+from .ops.index_ops import *  # noqa: F401,F403
 from .ops.inplace import *  # noqa: F401,F403
 from .ops.activation import *  # noqa: F401,F403
 from .ops.activation_more import (celu, celu_, hardshrink, prelu, relu_, rrelu,  # noqa: F401

@@ -55,7 +55,7 @@ def _batch_size(arg, dim):
 
 
 def _stack(results: list, out_dims):
-    from .ops.shape import stack
+    from .ops.join_split import stack
     first = results[0]
     if isinstance(first, Tensor):
         return stack(results, dim=out_dims if isinstance(out_dims, int) else out_dims[0])

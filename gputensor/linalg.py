@@ -7,7 +7,8 @@ import math
 
 from .ops.einsum import einsum
 from .ops.linalg import linalg_cross, matmul, scalar_name
-from .ops.reduce import amax, amin, norm as _norm
+from .ops.reduce import amax, amin
+from .ops.reduce_stats import norm as _norm
 from .ops.linalg_decomp import (LinAlgError, cholesky_ex, det, inv_ex,  # noqa: F401
                                 linalg_cholesky as cholesky, qr, slogdet, solve,
                                 solve_triangular, inverse as inv)
@@ -130,7 +131,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     from .ops.scan import cumprod
     ones = x.unsqueeze(-1).new_ones(tuple(x.shape) + (1,))
     pows = x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,))
-    from .ops.shape import cat
+    from .ops.join_split import cat
     return cumprod(cat([ones, pows], -1), -1)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from .ops.pointwise import erf, erfc, erfinv, exp2, expm1, log1p, round, sigmoid as expit
-from .ops.reduce import logsumexp
+from .ops.reduce_stats import logsumexp
 from .ops.special_math import (digamma, i0, lgamma as gammaln, logit, mvlgamma, polygamma, sinc,
                                special_bessel_j0 as bessel_j0, special_bessel_j1 as bessel_j1,
                                special_entr as entr, special_erfcx as erfcx,

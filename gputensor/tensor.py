@@ -1,6 +1,7 @@
 """``Tensor``: an array on a device (cpu or cuda) plus its place in the autograd graph.
 
-The class holds what every tensor is (storage, device, grad state, conversions, printing).
+The class holds what every tensor is (storage, device, grad state, conversions, printing); its
+dtype/device conversion methods (``to``, ``cpu``, ``float`` ...) are written in ``_tensor_convert``.
 Math, shape and indexing methods are attached by the modules in ``gputensor.ops`` with the
 ``@tensor_method`` decorator, so each op lives in one place as a function and a method.
 """
@@ -13,12 +14,14 @@ import numpy as np
 
 from . import _dtype as dt
 from . import _layout
+from . import _tensor_convert as _convert
 from ._device import CPU, canonical
 from ._device import device as _device_cls
 from .autograd import backward as _run_backward
 from .autograd import function as _function
 from .autograd import grad_mode
 from ._torch_args import adapt
+from ._tensor_convert import _LEGACY_NAMES  # noqa: F401  (gputensor._legacy, _sparse read it here)
 from .backends import _backends, get_backend
 
 get_backend("cpu")  # always present; cuda is created on first use
@@ -418,85 +421,6 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def to(self, *args, **kwargs) -> "Tensor":
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)`` (each optionally
-        followed by ``non_blocking, copy``); differentiable. Returns ``self`` when nothing changes
-        unless ``copy=True``."""
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        n_flags = 0
-        for a in args:
-            if isinstance(a, bool):
-                if n_flags == 2:
-                    raise TypeError(f"to() received too many positional flags: {args!r}")
-                flags[n_flags] = a
-                n_flags += 1
-            elif isinstance(a, Tensor):
-                device, dtype = a._device, a.dtype
-            elif isinstance(a, dt.dtype) or a in (float, int, bool):
-                dtype = a
-            elif isinstance(a, (str, _device_cls, int)):
-                device = a
-            elif a is not None:
-                try:
-                    dtype = dt.to_dtype(a)
-                except TypeError:
-                    raise TypeError(f"to() received an invalid argument {a!r}") from None
-        dev = self._device if device is None else canonical(device)
-        dty = self.dtype if dtype is None else dt.to_dtype(dtype)
-        if dev == self._device and dty.np == self._data.dtype and not flags[1]:
-            return self
-        from .ops.convert import to_copy
-        return to_copy(self, dev, dty)
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
-        return self.to("cuda" if device is None else device)
-
-    def type(self, dtype=None, non_blocking: bool = False):
-        """Without ``dtype``, the legacy type name (``gputensor.cuda.FloatTensor``); with one, a
-        cast."""
-        if dtype is None:
-            return f"gputensor.{'cuda.' if self.is_cuda else ''}{_LEGACY_NAMES[self.dtype.name]}"
-        from ._legacy import tensor_type  # "torch.FloatTensor", gputensor.cuda.LongTensor, ...
-        dty, dev = tensor_type(dtype)
-        return self.to(dty) if dev is None else self.to(dev, dty)
-
-    def float(self) -> "Tensor":
-        return self.to(dt.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(dt.float64)
-
-    def half(self) -> "Tensor":
-        return self.to(dt.float16)
-
-    def long(self) -> "Tensor":
-        return self.to(dt.int64)
-
-    def int(self) -> "Tensor":
-        return self.to(dt.int32)
-
-    def short(self) -> "Tensor":
-        return self.to(dt.int16)
-
-    def byte(self) -> "Tensor":
-        return self.to(dt.uint8)
-
-    def char(self) -> "Tensor":
-        return self.to(dt.int8)
-
-    def bool(self) -> "Tensor":
-        return self.to(dt.bool_)
-
-    def type_as(self, other: "Tensor") -> "Tensor":
-        return self.to(other.dtype)
-
     # -- printing ----------------------------------------------------------------------------
     def __repr__(self) -> str:
         from ._format import tensor_repr
@@ -520,10 +444,13 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-_LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-                 "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-                 "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 _function.Tensor = Tensor  # Function.apply tells tensors from other arguments with it
+_convert.Tensor = Tensor
+for _name, _method in vars(_convert.ConversionMethods).items():
+    if callable(_method):  # ordinary methods in Tensor's own dict, as if written in its body
+        _method.__qualname__ = f"Tensor.{_name}"
+        setattr(Tensor, _name, _method)
+del _name, _method
 
 
 def _rebuild(arr, device, requires_grad):

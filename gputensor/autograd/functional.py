@@ -58,7 +58,7 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
                          "tends to be more performant. Otherwise, prefer to use "
                          "\"reverse-mode\".")
     from ..ops.creation import zeros
-    from ..ops.shape import stack
+    from ..ops.join_split import stack
     inputs, in_tuple = _as_tuple(inputs, "inputs", "jacobian")
     leaves = _prepare(inputs, create_graph)
     outputs, out_tuple = _as_tuple(func(*leaves), "outputs of the user-provided function",

@@ -10,6 +10,7 @@ from ..ops.loss import *
 from ..ops.loss_more import *  # noqa: F401,F403
 from ..ops.loss_ctc import *  # noqa: F401,F403
 from ..ops.pointwise import *  # relu, sigmoid, tanh ...
+from ..ops.compare import *  # noqa: F401,F403  (eq, isnan ... as F had them)
 from ..ops.pool import *
 from ..ops.conv_transpose import *  # noqa: F401,F403
 from ..ops.conv3d import *  # noqa: F401,F403

@@ -14,3 +14,4 @@ from . import linalg_decomp, linalg_lu, linalg_spectral, special_math, stats  # 
 from . import tensor_misc, inplace_more, inplace_views, windows, numeric_misc, dropout_forms  # noqa: F401,E402
 from . import pointwise_misc, stats_misc, shape_misc  # noqa: F401,E402
 from . import strided, aten_forms  # noqa: F401,E402
+from . import compare, diagonals, index_ops, join_split, reduce_stats  # noqa: F401,E402

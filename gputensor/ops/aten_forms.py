@@ -10,7 +10,7 @@ import warnings
 from ..tensor import Tensor
 from . import nn_functional as nf
 from . import padding as pd
-from . import reduce as rd
+from . import reduce_stats as rs
 
 
 def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
@@ -51,7 +51,7 @@ def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
                       "compatibility. It will be removed in a future PyTorch release. Please use "
                       "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning,
                       stacklevel=3)  # past the keyword adapter (_torch_args)
-    return rd.norm(input, 2, dim, keepdim)
+    return rs.norm(input, 2, dim, keepdim)
 
 
 _warned = {"frobenius_norm": False}

@@ -13,7 +13,7 @@ from ..kernels._window import conv_out_size
 from ..tensor import Tensor
 from .conv import conv2d
 from .nn_functional import pad as _pad
-from .shape import stack
+from .join_split import stack
 
 
 def triple(value, name: str, op: str = "conv3d") -> tuple:

@@ -401,7 +401,7 @@ def _qr_backward(gQ, gR, Q, R, m, n):
     gU, gV = gR[..., :, :m], gR[..., :, m:]
     Y = matmul(Q, Y_R)
     gX = _qr_backward(gQ + matmul(Y, gV.mT), gU, Q, X_R, m, m)
-    from .shape import cat
+    from .join_split import cat
     return cat([gX, matmul(Q, gV)], -1)
 
 

@@ -10,6 +10,7 @@ from .. import _dtype as dt
 from .._device import device
 from ..tensor import Tensor, _wrap_dim
 from . import shape as sh
+from . import join_split as js
 from .creation import ones_like, tensor
 from .scan import cumsum
 
@@ -69,7 +70,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
         cur = cur * x
     if not cols:
         return tensor(np.zeros((x.shape[0], 0)), dtype=x.dtype, device=x.device)
-    out = sh.stack(cols, dim=1)
+    out = js.stack(cols, dim=1)
     return out if increasing else sh.flip(out, 1)
 
 
@@ -79,7 +80,7 @@ def _float_input(y: Tensor) -> Tensor:
 
 def _pieces(y: Tensor, d: int):
     n = y.shape[d]
-    return sh.narrow(y, d, 1, n - 1), sh.narrow(y, d, 0, n - 1)
+    return js.narrow(y, d, 1, n - 1), js.narrow(y, d, 0, n - 1)
 
 
 def _spacing(y: Tensor, x, dx, d: int, op: str):
@@ -138,7 +139,7 @@ def _grad_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
         raise RuntimeError("torch.gradient expected each dimension size to be at least "
                            "edge_order+1")
     def part(start, length):
-        return sh.narrow(f, d, start, length)
+        return js.narrow(f, d, start, length)
 
     def bcast(v):  # a 1-D coordinate difference, shaped to broadcast along d
         shape = [1] * f.ndim
@@ -172,7 +173,7 @@ def _grad_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
         else:
             first = (part(0, 1) * -1.5 + part(1, 1) * 2.0 - part(2, 1) * 0.5) / h
             last = (part(n - 3, 1) * 0.5 - part(n - 2, 1) * 2.0 + part(n - 1, 1) * 1.5) / h
-    return sh.cat([first, inner, last], dim=d)
+    return js.cat([first, inner, last], dim=d)
 
 
 def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:

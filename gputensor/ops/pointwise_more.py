@@ -13,7 +13,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor, tensor_method
 from ._util import promote, unbroadcast, wrap
 from .inplace import _inplace
-from .pointwise import _arrays, _check_tensor, _dunder, _unary, rsqrt, where
+from .compare import _arrays, _check_tensor, _dunder
+from .pointwise import _unary, rsqrt, where
 
 
 def _quiet(ufunc_name: str):

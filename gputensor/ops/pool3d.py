@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from ._util import wrap
 from .conv3d import triple
 from .nn_functional import pad as _pad
-from .shape import stack
+from .join_split import stack
 
 
 def _batched(input: Tensor, op: str) -> tuple:

@@ -1,8 +1,8 @@
 """Reductions over ``dim`` (int, tuple or None) with ``keepdim``.
 
 Sums and products are Functions of their own; reductions that pick input elements (max, min,
-amax, median ...) share ``Select``, whose gradient goes to the picked elements; var, std,
-logsumexp, nansum are compositions of differentiable ops.
+amax, median ...) share ``Select``, whose gradient goes to the picked elements; nansum is a
+composition of differentiable ops. var/std/logsumexp/norm live in ``reduce_stats.py``.
 """
 from __future__ import annotations
 
@@ -129,7 +129,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 @tensor_method
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum treating NaN as zero (NaN positions get zero gradient)."""
-    from .pointwise import isnan, where
+    from .compare import isnan
+    from .pointwise import where
     if input._data.dtype.kind == "f":
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
@@ -137,7 +138,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 @tensor_method
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    from .pointwise import isnan
+    from .compare import isnan
     if dtype is not None:
         input = input.to(dtype)
     _require_float(input, "nanmean")
@@ -360,125 +361,6 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _arg(input, dim, keepdim, _argmin, "argmin")
 
 
-# -- statistics and norms -------------------------------------------------------------------------
-
-def _correction(dim, unbiased, correction):
-    """Accept torch's spellings: var(x, dim, unbiased), var(x, unbiased), correction=."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    if correction is not None and unbiased is not None:
-        raise RuntimeError("var/std: cannot pass both 'unbiased' and 'correction'")
-    if correction is None:
-        correction = 0 if unbiased is False else 1
-    return dim, correction
-
-
-def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> Tensor:
-    dim, correction = _correction(dim, unbiased, correction)
-    _require_float(input, name)
-    dims = _dims(input, dim)
-    n = math.prod(input._data.shape[d] for d in dims)
-    centered = input - input.mean(dims, keepdim=True)
-    return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
-
-
-@tensor_method
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``)."""
-    return _var(input, dim, unbiased, keepdim, correction, "var")
-
-
-@tensor_method
-def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
-    return _var(input, dim, unbiased, keepdim, correction, "std").sqrt()
-
-
-def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-             correction=None) -> tuple:
-    mdim = None if isinstance(dim, bool) else dim
-    return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, mdim, keepdim))
-
-
-def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-             correction=None) -> tuple:
-    mdim = None if isinstance(dim, bool) else dim
-    return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, mdim, keepdim))
-
-
-@tensor_method
-def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``dim`` without overflow (the max is factored out)."""
-    from .elementwise import _float
-    from .pointwise import isfinite, where
-    x = _float(input)
-    dims = _dims(x, dim)
-    m = amax(x.detach(), dims, keepdim=True) if x.numel() else x.detach().sum(dims, True)
-    m = where(isfinite(m), m, 0.0)
-    out = (x - m).exp().sum(dims, keepdim=True).log() + m
-    return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
-
-
-class PNorm(Function):
-    """(sum |x|^p)^(1/p) for finite p > 0; its gradient is 0 where the norm is 0 (as torch)."""
-
-    @staticmethod
-    def forward(ctx, x, p, dims, keepdim):
-        xp = x._backend.xp
-        a = xp.abs(x._data)
-        if p == 2:
-            out = xp.sqrt(xp.sum(a * a, axis=dims, keepdims=keepdim))
-        elif p == 1:
-            out = xp.sum(a, axis=dims, keepdims=keepdim)
-        else:
-            out = xp.sum(a ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
-        out = wrap(xp.asarray(out, dtype=x._data.dtype), x)
-        ctx.meta = (x._data.shape, p, dims, keepdim)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        from .pointwise import where
-        x, out = ctx.saved_tensors
-        shape, p, dims, keepdim = ctx.meta
-        g, out = (_expand_back(t, shape, dims, keepdim) for t in (g, out))
-        if p == 1:
-            return g * x.sign(), None, None, None
-        scale = out if p == 2 else out ** (p - 1)
-        scale = where(out == 0, 1.0, scale)
-        num = x if p == 2 else x.sign() * x.abs() ** (p - 1)
-        return g * num / scale, None, None, None
-
-
-@tensor_method
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default): p = 'fro'/2, 1, inf, -inf, 0, any
-    other positive number."""
-    if dtype is not None:
-        input = input.to(dtype)
-    _require_float(input, "norm")
-    dims = _dims(input, dim)
-    if p in ("fro", None):
-        p = 2
-    if p == "nuc":
-        raise NotImplementedError("norm(p='nuc') (nuclear norm) is not supported")
-    if not isinstance(p, (int, float)):
-        raise ValueError(f"norm(): unsupported p={p!r}")
-    if p == math.inf:
-        return amax(input.abs(), dims, keepdim)
-    if p == -math.inf:
-        return amin(input.abs(), dims, keepdim)
-    if p == 0:
-        return (input != 0).sum(dims, keepdim).to(input.dtype)
-    if p < 0:
-        raise ValueError(f"norm(): negative p={p} is not supported")
-    return PNorm.apply(input, float(p), dims, keepdim)
-
-
 # -- boolean reductions ---------------------------------------------------------------------------
 
 def _truth(input: Tensor, dim, keepdim: bool, ufunc: str) -> Tensor:
@@ -506,6 +388,16 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return wrap(xp.asarray(out, dtype=dt.int64.np), input)
 
 
-__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "max", "min",
-           "amax", "amin", "median", "argmax", "argmin", "var", "std", "var_mean", "std_mean",
-           "logsumexp", "norm", "all", "any", "count_nonzero", "return_types"]
+# Moved to reduce_stats.py; still importable from here (``from .reduce import norm``).
+_MOVED = frozenset("var std var_mean std_mean logsumexp norm PNorm _correction _var".split())
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        from . import reduce_stats
+        return getattr(reduce_stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "median",
+           "argmax", "argmin", "all", "any", "count_nonzero", "return_types"]

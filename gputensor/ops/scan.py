@@ -82,7 +82,7 @@ class Cumprod(Function):
         tail = (where(between, x, 1.0).cumprod(d) * where(nz == 1, g, 0.0)).sum(d, keepdim=True)
         head = out.narrow(d, 0, x.shape[d] - 1)
         from .creation import ones
-        from .shape import cat
+        from .join_split import cat
         one = ones(tuple(1 if i == d else s for i, s in enumerate(x.shape)), dtype=x.dtype,
                    device=x.device)
         prev = cat([one, head], d)  # y_{i-1} (exclusive cumprod)

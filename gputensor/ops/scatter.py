@@ -15,7 +15,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import wrap
-from .index import _along, _flat, _src_part, _unflat
+from .index_ops import _along, _flat, _src_part, _unflat
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 _UFUNC = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}

@@ -4,7 +4,7 @@ from the ops they are built on."""
 from __future__ import annotations
 
 from ..tensor import Tensor, _wrap_dim, tensor_method
-from .shape import cat
+from .join_split import cat
 
 
 @tensor_method

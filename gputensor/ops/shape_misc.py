@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from . import creation as cr
-from . import index as ix
+from . import index_ops as ix
 from . import shape as sh
+from . import diagonals as dg
+from . import join_split as js
 from .tensor_misc import split_with_sizes
 
 
@@ -23,7 +25,7 @@ def _directional_split(name: str, dim: int, min_dims: int):
                 raise RuntimeError(f"torch.{name} attempted to split along dimension {d}, but "
                                    f"the size of the dimension {n} is not divisible by the "
                                    f"split_size {k}!")
-        return sh.tensor_split(input, indices_or_sections, d)
+        return js.tensor_split(input, indices_or_sections, d)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``tensor_split`` along dim {dim} (equal sections must divide the size)."
     return tensor_method(op)
@@ -45,7 +47,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src``."""
     d = _wrap_dim(dim, input.ndim)
     key = (slice(None),) * d + (int(index),)
-    _check_src(src, tuple(sh.select(input, d, index).shape), "select_scatter")
+    _check_src(src, tuple(js.select(input, d, index).shape), "select_scatter")
     return ix.index_put(input, key, src)
 
 
@@ -64,7 +66,7 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """A copy of ``input`` with its ``diagonal(offset, dim1, dim2)`` replaced by ``src``."""
     d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
-    _check_src(src, tuple(sh.diagonal(input, offset, d1, d2).shape), "diagonal_scatter")
+    _check_src(src, tuple(dg.diagonal(input, offset, d1, d2).shape), "diagonal_scatter")
     moved = sh.movedim(input, (d1, d2), (-2, -1))
     rows, cols = moved.shape[-2], moved.shape[-1]
     n = max(0, min(rows - max(-offset, 0), cols - max(offset, 0)))
@@ -87,23 +89,23 @@ def _copy_form(name: str, view):
 
 _COPIES = {
     "alias_copy": lambda x: x, "detach_copy": lambda x: x.detach(),
-    "diagonal_copy": sh.diagonal, "expand_copy": lambda x, *s, **k: sh.expand(x, *s),
-    "narrow_copy": sh.narrow, "permute_copy": sh.permute, "select_copy": sh.select,
+    "diagonal_copy": dg.diagonal, "expand_copy": lambda x, *s, **k: sh.expand(x, *s),
+    "narrow_copy": js.narrow, "permute_copy": sh.permute, "select_copy": js.select,
     "slice_copy": lambda x, dim=0, start=None, end=None, step=1:
         x[(slice(None),) * _wrap_dim(dim, x.ndim) + (slice(start, end, step),)],
-    "split_copy": sh.split, "split_with_sizes_copy": split_with_sizes,
+    "split_copy": js.split, "split_with_sizes_copy": split_with_sizes,
     "squeeze_copy": sh.squeeze, "t_copy": sh.t, "transpose_copy": sh.transpose,
-    "unbind_copy": sh.unbind, "unsqueeze_copy": sh.unsqueeze, "view_copy": sh.view,
+    "unbind_copy": js.unbind, "unsqueeze_copy": sh.unsqueeze, "view_copy": sh.view,
     "unfold_copy": lambda x, dimension, size, step: x.unfold(dimension, size, step),
 }
 for _name, _view in _COPIES.items():
     globals()[_name] = _copy_form(_name, _view)
 Tensor.narrow_copy = globals()["narrow_copy"]
 
-unsafe_split = sh.split
-unsafe_chunk = sh.chunk
+unsafe_split = js.split
+unsafe_chunk = js.chunk
 unsafe_split_with_sizes = split_with_sizes
-Tensor.unsafe_split, Tensor.unsafe_chunk = sh.split, sh.chunk
+Tensor.unsafe_split, Tensor.unsafe_chunk = js.split, js.chunk
 Tensor.unsafe_split_with_sizes = split_with_sizes
 
 

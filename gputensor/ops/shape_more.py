@@ -13,7 +13,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import wrap
 from .linalg import scalar_name
-from .shape import DiagonalInto, stack
+from .diagonals import DiagonalInto
+from .join_split import stack
 
 
 @tensor_method

@@ -12,6 +12,7 @@ from ..tensor import Tensor, tensor_method
 from . import linalg as la
 from . import pointwise as pw
 from . import reduce as rd
+from . import reduce_stats as rs
 from ._util import wrap
 from .elementwise import _float
 from .pointwise_misc import return_types
@@ -90,7 +91,7 @@ def corrcoef(input: Tensor) -> Tensor:
 @tensor_method
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """``p``-norm of ``input - other`` (broadcast)."""
-    return rd.norm(input - other, p)
+    return rs.norm(input - other, p)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import creation as cr
-from . import index as ix
+from . import index_ops as ix
 from .inplace_views import _view_inplace
 from .tensor_misc import _storage_offset, put
 from ._util import wrap

@@ -15,10 +15,12 @@ from .. import _dtype as dt
 from ..tensor import Tensor, tensor_method
 from . import creation as cr
 from . import elementwise as ew
-from . import index as ix
+from . import index_ops as ix
 from . import pointwise as pw
 from . import scatter as sc
 from . import shape as sh
+from . import diagonals as dg
+from . import join_split as js
 from ._util import unbroadcast, wrap
 
 # -- method aliases torch has (the functions already exist) ---------------------------------------
@@ -183,13 +185,13 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
 
 @tensor_method
 def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
-    return sh.split(input, list(split_sizes), dim)
+    return js.split(input, list(split_sizes), dim)
 
 
 @tensor_method
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """The flattened input as the ``offset`` diagonal of a square matrix."""
-    return sh.diag(input.reshape(-1), offset)
+    return dg.diag(input.reshape(-1), offset)
 
 
 # -- index writes from differentiable pieces ------------------------------------------------------

@@ -11,8 +11,8 @@ import types
 from functools import partial
 from typing import Callable, Sequence
 
-from .lr_scheduler import (LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer, _lambdas,
-                           _per_group, _warn_get_lr_called_within_step)
+from ._lr_helpers import _check_optimizer, _lambdas, _per_group, _warn_get_lr_called_within_step
+from .lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
 from .optimizer import Optimizer
 
 

@@ -1,4 +1,5 @@
-"""Module: the base class of every layer (parameters, buffers, submodules, state_dict, hooks).
+"""Module: the base class of every layer (parameters, buffers, submodules, state_dict, hooks;
+``state_dict``/``load_state_dict`` come from the ``_StateDict`` mixin in ``_module_state.py``).
 
 Behaviour follows ``torch.nn.Module``: attribute assignment registers Parameters, submodules and
 (existing) buffers; ``state_dict`` keys are dotted paths; ``to()`` converts in place so optimizers
@@ -7,7 +8,7 @@ built before the move keep working.
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from ... import _dtype as dt
@@ -16,15 +17,7 @@ from ..._device import device as _device_cls
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Parameter
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
+from ._module_state import _IncompatibleKeys, _StateDict  # noqa: F401  (its old home)
 
 
 class RemovableHandle:
@@ -83,7 +76,7 @@ def _parse_to(args, kwargs) -> tuple:
     return (canonical(device) if device is not None else None), dtype
 
 
-class Module:
+class Module(_StateDict):
     """Base class for layers: subclass, build submodules in ``__init__``, define ``forward``."""
 
     training: bool
@@ -313,85 +306,6 @@ class Module:
 
     def get_buffer(self, target: str) -> Tensor:
         return self._get_leaf(target, "_buffers", "buffer")
-
-    # -- state -------------------------------------------------------------------------------
-    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name (detached, sharing storage)."""
-        if destination is None:
-            destination = OrderedDict()
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        return destination
-
-    def _own_state(self) -> dict:
-        """Every loadable slot: dotted name -> (owning module, store name, local name)."""
-        slots = {}
-        for mod_prefix, module in self.named_modules(remove_duplicate=False):
-            pre = mod_prefix + ("." if mod_prefix else "")
-            for name, p in module._parameters.items():
-                if p is not None:
-                    slots[pre + name] = (module, "_parameters", name)
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent_buffers_set:
-                    slots[pre + name] = (module, "_buffers", name)
-        return slots
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy ``state_dict`` values into this module's parameters and buffers, in place.
-
-        Shape mismatches are always errors; with ``strict``, so are missing/unexpected keys.
-        All problems are reported together in one RuntimeError naming the keys.
-        """
-        if not hasattr(state_dict, "items"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        slots = self._own_state()
-        missing = [k for k in slots if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in slots]
-        errors = []
-        with no_grad():
-            for key, value in state_dict.items():
-                if key not in slots:
-                    continue
-                module, store, name = slots[key]
-                current = module.__dict__[store][name]
-                if hasattr(current, "materialize") and isinstance(value, Tensor) \
-                        and not hasattr(value, "materialize"):  # a lazy module's placeholder
-                    current.materialize(tuple(value.shape))
-                if not isinstance(value, Tensor):
-                    errors.append(f'While copying the parameter named "{key}", expected torch.'
-                                  f'Tensor or Tensor-like object from checkpoint but received '
-                                  f'{type(value)}')
-                elif tuple(value.shape) != tuple(current.shape):
-                    errors.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{value.shape} from checkpoint, the shape in current model is "
-                                  f"{current.shape}.")
-                elif assign:
-                    new = value.to(current.device)
-                    if store == "_parameters":
-                        new = Parameter(new.detach(), current.requires_grad)
-                    module.__dict__[store][name] = new
-                else:
-                    current._assign(value.to(device=current.device, dtype=current.dtype))
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        return _IncompatibleKeys(missing, unexpected)
 
     # -- modes and conversion ----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:

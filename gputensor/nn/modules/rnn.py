@@ -11,7 +11,7 @@ import warnings
 
 from ... import _dtype as dt
 from ...ops.creation import empty, zeros
-from ...ops.shape import cat, stack
+from ...ops.join_split import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init

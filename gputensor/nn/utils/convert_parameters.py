@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...autograd.grad_mode import no_grad
-from ...ops.shape import cat
+from ...ops.join_split import cat
 from ...tensor import Tensor
 
 

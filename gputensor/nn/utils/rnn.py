@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ...ops.creation import full, tensor as _tensor
-from ...ops.shape import cat, stack
+from ...ops.join_split import cat, stack
 from ...tensor import Tensor
 
 
