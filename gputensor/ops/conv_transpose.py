@@ -42,6 +42,11 @@ def _check(x: Tensor, w: Tensor, bias, s, p, op, d, groups: int, name: str) -> N
                            f"got output_padding_height: {op[0]} output_padding_width: {op[1]} "
                            f"stride_height: {s[0]} stride_width: {s[1]} dilation_height: {d[0]} "
                            f"dilation_width: {d[1]}")
+    check_channels(xs, ws, groups, bias)
+
+
+def check_channels(xs: list, ws: list, groups: int, bias) -> None:
+    """torch's weight/input/bias channel checks for a transposed convolution of any rank."""
     if ws[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{ws}] instead")

@@ -13,7 +13,7 @@ ops' adjoints this is conv3d) and conv backward-weight (to the weight), also on 
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .conv_transpose import _conv_transpose
+from .conv_transpose import _conv_transpose, check_channels
 from .padding import pad as _pad
 
 _DTYPE_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half",
@@ -62,17 +62,7 @@ def _check(x: Tensor, w: Tensor, bias, s, p, op, d, g: int) -> tuple:
         raise RuntimeError("dilation should be greater than zero")
     if g <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if ws[0] % g:
-        raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at "
-                           f"dimension 0, but got weight of size [{ws}] instead")
-    if xs[1] != ws[0]:
-        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected input{xs} to have "
-                           f"{ws[0]} channels, but got {xs[1]} channels instead")
-    cout = ws[1] * g
-    if bias is not None and (bias.ndim != 1 or bias.shape[0] != cout):
-        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected bias to be "
-                           f"1-dimensional with {cout} elements, but got bias of size "
-                           f"{list(bias.shape)} instead")
+    check_channels(xs, ws, g, bias)
     if min(d) == 0:
         raise RuntimeError("dilation should be greater than zero, but got " + ", ".join(
             f"dilation_{a}: {v}" for a, v in zip(_AXES, d)))
