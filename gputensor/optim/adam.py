@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .optimizer import Optimizer, buffer, check_hparams, lerp_, new_step, step_count
+from .optimizer import (Optimizer, buffer, check_betas, check_hparams, lerp_, new_step,
+                        step_count)
 
 
 class Adam(Optimizer):
@@ -14,9 +15,7 @@ class Adam(Optimizer):
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
         check_hparams(lr=lr, eps=eps, weight_decay=weight_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, foreach=foreach,
