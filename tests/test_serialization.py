@@ -78,7 +78,7 @@ def test_map_location_to_cuda_and_callable_fallback(tmp_path):
 
 def test_missing_cuda_is_named(tmp_path, monkeypatch):
     gt.save(gt.ones(2, device="cuda"), tmp_path / "c")
-    monkeypatch.setattr(serialization, "cuda_available", lambda: False)
+    monkeypatch.setattr(serialization._npz, "cuda_available", lambda: False)
     with pytest.raises(RuntimeError, match="saved on cuda:0.*map_location='cpu'"):
         gt.load(tmp_path / "c")
 

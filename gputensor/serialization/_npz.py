@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections import Counter, OrderedDict
 from typing import Any, Callable
 
 import numpy as np
 
-from . import _dtype as dt
-from ._device import canonical, device as Device
-from .backends import cuda_available, get_backend
-from .tensor import Tensor
+from .. import _dtype as dt
+from .._device import canonical, device as Device
+from ..backends import cuda_available, get_backend
+from ..tensor import Tensor
+from ._atomic import atomic_write
 
 _FORMAT = "gputensor-checkpoint"
 _VERSION = 1
@@ -89,18 +89,8 @@ def save(obj: Any, f, _use_new_zipfile_serialization: bool = True, pickle_module
     if not isinstance(f, (str, os.PathLike)):
         _write_npz(f, arrays)
         return
-    path = os.fspath(f)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_npz(fh, arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(f) as fh:
+        _write_npz(fh, arrays)
 
 
 class _Decoder:
