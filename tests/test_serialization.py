@@ -146,7 +146,7 @@ def test_crash_during_save_keeps_previous_file(tmp_path, monkeypatch):
         fileobj.write(b"PK\x03\x04partial")
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(serialization, "_write_npz", crash)
+    monkeypatch.setattr(serialization._npz, "_write_npz", crash)
     with pytest.raises(KeyboardInterrupt):
         gt.save({"epoch": 2, "w": gt.zeros(3)}, path)
     monkeypatch.undo()
