@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
+from .scalar_range import wrap_int
 
 
 def data(x):
@@ -28,6 +29,8 @@ def operand(x, rt: dt.dtype, like: Tensor):
     NumPy scalars of that dtype (so no backend re-promotes them)."""
     if isinstance(x, Tensor):
         return x if x._data.dtype == rt.np else x.to(rt)
+    if isinstance(x, int) and not isinstance(x, bool) and rt.np.kind in "iu":
+        return wrap_int(x, rt)  # torch wraps out-of-range int scalars modulo 2**bits
     if isinstance(x, (int, float, bool)) or hasattr(x, "dtype"):
         return rt.np.type(x)
     raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op")

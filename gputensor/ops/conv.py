@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..kernels._window import conv_out_size
 from ..tensor import Tensor
 from ._util import wrap
+from .conv_checks import check_dtypes, check_forward
 
 
 class ConvParams(NamedTuple):
@@ -103,30 +104,11 @@ def _check_conv(x: Tensor, w: Tensor, bias, p: ConvParams, op: str) -> None:
     if x.ndim != 4:
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got "
                            f"input of size: {xs}")
-    if x.dtype != w.dtype:
-        raise RuntimeError(f"{op}: input type ({x.dtype.name}) and weight type "
-                           f"({w.dtype.name}) should be the same")
+    check_dtypes(x, w, bias)
     if not x.is_floating_point():
         raise RuntimeError(f"{op}: expected floating point input and weight, got "
                            f"{x.dtype.name}")
-    _positive(p.stride, "stride", op)
-    _positive(p.padding, "padding", op, allow_zero=True)
-    _positive(p.dilation, "dilation", op)
-    g = p.groups
-    if g <= 0:
-        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={g}")
-    if ws[0] % g:
-        raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at "
-                           f"dimension 0, but got weight of size {ws} instead")
-    if xs[1] != ws[1] * g:
-        raise RuntimeError(f"Given groups={g}, weight of size {ws}, expected input{xs} to have "
-                           f"{ws[1] * g} channels, but got {xs[1]} channels instead")
-    padded = [xs[2 + i] + 2 * p.padding[i] for i in (0, 1)]
-    eff = [(ws[2 + i] - 1) * p.dilation[i] + 1 for i in (0, 1)]
-    if padded[0] < eff[0] or padded[1] < eff[1]:
-        raise RuntimeError(f"{op}: calculated padded input size per channel: ({padded[0]} x "
-                           f"{padded[1]}). Kernel size: ({eff[0]} x {eff[1]}). Kernel size can't "
-                           f"be greater than actual input size (input {xs}, weight {ws})")
+    check_forward(xs, ws, p.stride, p.padding, p.dilation, p.groups)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != ws[0]):
         raise RuntimeError(f"Given weight of size {ws}, expected bias to be 1-dimensional with "
                            f"{ws[0]} elements, but got bias of size {list(bias.shape)} instead")
@@ -158,12 +140,22 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         pad = pair(padding, "padding", "conv2d")
     p = ConvParams(stride, pad, dilation, int(groups))
     _check_conv(x, weight, bias, p, "conv2d")
+    if x.shape[1] == 0:
+        y = _no_input_channels(x, weight, p, trim)
+        return y.squeeze(0) if unbatched else y
     y = Conv2d.apply(x, weight, p)
     if trim != (0, 0):
         y = y[:, :, trim[0]:, trim[1]:]
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
     return y.squeeze(0) if unbatched else y
+
+
+def _no_input_channels(x: Tensor, w: Tensor, p: ConvParams, trim: tuple) -> Tensor:
+    """torch's result for a convolution over zero input channels: an empty (N, 0, OH, OW)."""
+    out = [conv_out_size(x.shape[2 + i], w.shape[2 + i], p.stride[i], p.padding[i],
+                         p.dilation[i]) - trim[i] for i in (0, 1)]
+    return wrap(x._backend.xp.zeros((x.shape[0], 0, *out), dtype=x._data.dtype), x)
 
 
 def single(value, name: str, op: str) -> int:
@@ -184,6 +176,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                            f"{list(weight.shape)}")
     op = "conv1d"
     pad = padding if isinstance(padding, str) else (0, single(padding, "padding", op))
+    xs = list(input.shape) if input.ndim == 3 else [1] + list(input.shape)
+    check_forward(xs, list(weight.shape), (single(stride, "stride", op),),
+                  (0 if isinstance(pad, str) else pad[1],), (single(dilation, "dilation", op),),
+                  int(groups))  # with the 1-d shapes in the messages, as torch
     y = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, single(stride, "stride", op)),
                pad, (1, single(dilation, "dilation", op)), groups)
     return y.squeeze(-2)

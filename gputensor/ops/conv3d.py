@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..kernels._window import conv_out_size
 from ..tensor import Tensor
 from .conv import conv2d
+from .conv_checks import check_dtypes, check_forward
 from .nn_functional import pad as _pad
 from .join_split import stack
 
@@ -34,33 +35,11 @@ def _check(x: Tensor, w: Tensor, bias, s, p, d, g: int) -> None:
     if w.ndim != 5:
         raise RuntimeError(f"conv3d: expected a 5-D weight (out_channels, in_channels/groups, "
                            f"kD, kH, kW), but got weight of size {ws}")
-    if x.dtype != w.dtype:
-        raise RuntimeError(f"conv3d: input type ({x.dtype.name}) and weight type "
-                           f"({w.dtype.name}) should be the same")
+    check_dtypes(x, w, bias)
     if not x.is_floating_point():
         raise RuntimeError(f"conv3d: expected floating point input and weight, got "
                            f"{x.dtype.name}")
-    if min(s) <= 0:
-        raise RuntimeError("non-positive stride is not supported")
-    if min(p) < 0:
-        raise RuntimeError("negative padding is not supported")
-    if min(d) <= 0:
-        raise RuntimeError("dilation should be greater than zero")
-    if g <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if ws[0] % g:
-        raise RuntimeError(f"Given groups={g}, expected weight to be divisible by {g} at "
-                           f"dimension 0, but got weight of size [{ws}] instead")
-    if xs[1] != ws[1] * g:
-        raise RuntimeError(f"Given groups={g}, weight of size {ws}, expected input{xs} to have "
-                           f"{ws[1] * g} channels, but got {xs[1]} channels instead")
-    padded = [xs[2 + i] + 2 * p[i] for i in range(3)]
-    eff = [(ws[2 + i] - 1) * d[i] + 1 for i in range(3)]
-    if any(padded[i] < eff[i] for i in range(3)):
-        raise RuntimeError(f"Calculated padded input size per channel: "
-                           f"({' x '.join(map(str, padded))}). Kernel size: "
-                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
-                           f"actual input size")
+    check_forward(xs, ws, s, p, d, g)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != ws[0]):
         raise RuntimeError(f"Given weight of size {ws}, expected bias to be 1-dimensional with "
                            f"{ws[0]} elements, but got bias of size {list(bias.shape)} instead")
@@ -92,6 +71,12 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     else:
         p = triple(padding, "padding")
     _check(x, weight, bias, s, p, d, g)
+    if x.shape[1] == 0:  # torch gives an empty-channel (N, 0, OD, OH, OW) result here
+        out = [conv_out_size(x.shape[2 + i], weight.shape[2 + i], s[i], p[i], d[i])
+               for i in range(3)]
+        y = Tensor._make(x._backend.xp.zeros((x.shape[0], 0, *out), dtype=x._data.dtype),
+                         x._device)
+        return y.squeeze(0) if unbatched else y
     y = _conv3d(x, weight, s, p, d, g)
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1, 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..kernels._window import conv_out_size
 from ..tensor import Tensor
 from .conv import ConvBackwardData, ConvParams, pair, single
+from .conv_checks import check_dtypes, check_transposed_kernel, check_weight_rows
 from .nn_functional import pad as _pad
 
 
@@ -21,32 +22,32 @@ def _transposed_size(size: int, k: int, s: int, p: int, d: int, op: int) -> int:
 
 def _check(x: Tensor, w: Tensor, bias, s, p, op, d, groups: int, name: str) -> None:
     xs, ws = list(x.shape), list(w.shape)
-    if x.dtype != w.dtype:
-        raise RuntimeError(f"{name}: input type ({x.dtype.name}) and weight type "
-                           f"({w.dtype.name}) should be the same")
+    check_dtypes(x, w, bias)
     if not x.is_floating_point():
         raise RuntimeError(f"{name}: expected floating point input and weight, got "
                            f"{x.dtype.name}")
-    if min(s) <= 0:
-        raise RuntimeError("non-positive stride is not supported")
     if min(p) < 0:
         raise RuntimeError("negative padding is not supported")
     if min(op) < 0:
         raise RuntimeError("negative output_padding is not supported")
-    if min(d) <= 0:
+    if min(s) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(d) < 0:
         raise RuntimeError("dilation should be greater than zero")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
+    check_channels(xs, ws, groups, bias)
+    check_transposed_kernel(ws, d[1:] if name == "conv_transpose1d" else d)
     if any(op[i] >= s[i] and op[i] >= d[i] for i in (0, 1)):
         raise RuntimeError(f"output padding must be smaller than either stride or dilation, but "
                            f"got output_padding_height: {op[0]} output_padding_width: {op[1]} "
                            f"stride_height: {s[0]} stride_width: {s[1]} dilation_height: {d[0]} "
                            f"dilation_width: {d[1]}")
-    check_channels(xs, ws, groups, bias)
 
 
 def check_channels(xs: list, ws: list, groups: int, bias) -> None:
     """torch's weight/input/bias channel checks for a transposed convolution of any rank."""
+    check_weight_rows(ws, groups)
     if ws[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{ws}] instead")
@@ -133,6 +134,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     s, p, op, d = (_tuple_arg(v, nm, 1)[0] for v, nm in (
         (stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
         (dilation, "dilation")))
+    check_weight_rows(list(weight.shape), int(groups))  # named with the 1-d weight shape
     unbatched = input.ndim == 2
     x = (input.unsqueeze(0) if unbatched else input).unsqueeze(-2)
     y = _conv_transpose(x, weight.unsqueeze(-2), bias, (1, s), (0, p), (0, op), (1, d),

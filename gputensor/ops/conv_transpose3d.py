@@ -13,6 +13,7 @@ ops' adjoints this is conv3d) and conv backward-weight (to the weight), also on 
 from __future__ import annotations
 
 from ..tensor import Tensor
+from .conv_checks import check_transposed_kernel
 from .conv_transpose import _conv_transpose, check_channels
 from .padding import pad as _pad
 
@@ -63,6 +64,7 @@ def _check(x: Tensor, w: Tensor, bias, s, p, op, d, g: int) -> tuple:
     if g <= 0:
         raise RuntimeError("non-positive groups is not supported")
     check_channels(xs, ws, g, bias)
+    check_transposed_kernel(ws, d)
     if min(d) == 0:
         raise RuntimeError("dilation should be greater than zero, but got " + ", ".join(
             f"dilation_{a}: {v}" for a, v in zip(_AXES, d)))

@@ -9,6 +9,7 @@ from .._generator import Generator
 from ..backends import get_backend, seed_all
 from ..backends.base import HOST_RANDOM
 from ..tensor import Tensor, tensor_method
+from .scalar_range import check_array_fits, check_fill, check_int64_data
 
 
 def _size(size, kw=None, name: str = "zeros") -> tuple:
@@ -58,8 +59,13 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat_first(data)):
         data = _tensors_to_lists(data)
     arr = np.asarray(data)
-    d = dt.to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
-    arr = np.array(arr, dtype=d.np, copy=True)
+    target = dt.to_dtype(dtype) if dtype is not None else None
+    check_int64_data(data, arr, target)
+    d = target or _infer_dtype(arr, data)
+    if target is not None and not isinstance(data, (np.ndarray, np.generic)):
+        check_array_fits(arr, d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        arr = np.array(arr, dtype=d.np, copy=True)
     dev = canonical(device)
     if dev.type != "cpu":
         arr = get_backend(dev.type).from_numpy(arr)
@@ -107,6 +113,7 @@ def _filled(fill, size, dtype, device, requires_grad, default=None, kw=None,
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else (default or dt.get_default_dtype())
     xp = get_backend(dev.type).xp
+    check_fill(fill, d)
     return _finish(xp.full(_size(size, kw, name), fill, dtype=d.np), dev, requires_grad)
 
 
@@ -196,6 +203,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     else:
         d = dt.to_dtype(dtype)
     dev = canonical(device)
+    if not d.is_floating_point:
+        for v in vals[:2]:
+            check_fill(v, dt.int64)
     arr = np.arange(*vals, dtype=np.float64 if d.is_floating_point else np.int64).astype(d.np)
     if dev.type != "cpu":
         arr = get_backend(dev.type).from_numpy(arr)

@@ -142,11 +142,38 @@ def _oob(i: int, dim: int, size: int, exc: type = IndexError) -> Exception:
     return exc(f"index {i} is out of bounds for dimension {dim} with size {size}")
 
 
+def index_extremes(arr) -> tuple:
+    """``(min, max)`` of a non-empty integer array as Python ints. On cuda this is one device
+    reduction pair and a single host sync (the cost every bounds check pays)."""
+    if isinstance(arr, np.ndarray):
+        return int(arr.min()), int(arr.max())
+    import cupy
+    lo, hi = cupy.stack([arr.min(), arr.max()]).get().tolist()
+    return int(lo), int(hi)
+
+
+def first_outside(arr, lo: int, hi: int) -> tuple:
+    """``(position, value)`` of the first element of flat ``arr`` outside ``[lo, hi)``; only
+    called once a check has failed, so the host copy costs nothing on the good path."""
+    host = np.asarray(arr.get() if hasattr(arr, "get") else arr).reshape(-1)
+    pos = int(np.flatnonzero((host < lo) | (host >= hi))[0])
+    return pos, int(host[pos])
+
+
+def check_rows(arr, size: int, message: str = "index out of range in self") -> None:
+    """torch's embedding/index_select rule: every index in ``[0, size)``, else IndexError."""
+    if arr.size == 0:
+        return
+    lo, hi = index_extremes(arr)
+    if lo < 0 or hi >= size:
+        raise IndexError(message)
+
+
 def _check_bounds(arr, dim: int, size: int, gather_like: bool = False) -> None:
     """Indexing allows negative indices (IndexError); gather/scatter don't (RuntimeError)."""
     if arr.size == 0:
         return
-    lo, hi = int(arr.min()), int(arr.max())
+    lo, hi = index_extremes(arr)
     exc = RuntimeError if gather_like else IndexError
     if hi >= size:
         raise _oob(hi, dim, size, exc)

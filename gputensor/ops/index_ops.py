@@ -7,8 +7,9 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import wrap
-from .index import (Index, IndexInto, IndexPut, _check_bounds, _read, _shape_mismatch,
-                    _value_like, normalize_key)
+from .index import (Index, IndexInto, IndexPut, _check_bounds, _index_array, _oob, _read,
+                    _shape_mismatch, _value_like, check_rows, first_outside, index_extremes,
+                    normalize_key)
 
 
 def _int_index(index: Tensor, op: str) -> None:
@@ -103,25 +104,42 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _unflat(x + IndexInto.apply(part, x._data.shape, key), input)
 
 
-def _dim_key(x: Tensor, dim: int, index: Tensor, op: str) -> tuple:
-    """The key selecting ``index`` (a vector) along ``dim``: ``(:, ..., :, index)``."""
+def _dim_key(x: Tensor, dim: int, index: Tensor, op: str, strict: str | None = None) -> tuple:
+    """The key selecting ``index`` (a vector) along ``dim``: ``(:, ..., :, index)``.
+
+    Without ``strict`` indices may be negative (index_fill, as in torch). With it they must lie
+    in ``[0, size)``: ``"rows"`` raises index_select's IndexError, ``"bounds"`` index_add's
+    RuntimeError, ``"copy"`` index_copy's IndexError -- one min/max check either way."""
     _int_index(index, op)
     if index._data.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector (got shape "
                          f"{list(index.shape)})")
     d = _wrap_dim(dim, x._data.ndim)
-    return normalize_key(x, (slice(None),) * d + (index.reshape(-1),))
+    if strict is None:
+        return normalize_key(x, (slice(None),) * d + (index.reshape(-1),))
+    arr = _index_array(index.reshape(-1), x)
+    size = x._data.shape[d] if x._data.ndim else 1
+    if strict == "rows":
+        check_rows(arr, size)
+    elif arr.size:
+        lo, hi = index_extremes(arr)
+        if lo < 0 or hi >= size:
+            bad = first_outside(arr, 0, size)[1]
+            if strict == "copy":
+                raise IndexError(f"{op}_(): " + str(_oob(bad, d, size)))
+            raise _oob(bad, d, size, RuntimeError)
+    return (slice(None),) * d + (arr, Ellipsis)
 
 
 @tensor_method
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     x = _flat(input)
-    return Index.apply(x, _dim_key(x, dim, index, "index_select"))
+    return Index.apply(x, _dim_key(x, dim, index, "index_select", strict="rows"))
 
 
 @tensor_method
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    key = _dim_key(input, dim, index, "index_add")
+    key = _dim_key(input, dim, index, "index_add", strict="bounds")
     want = _read(input._data, key).shape
     if tuple(source.shape) != tuple(want):
         raise RuntimeError(f"index_add(): source shape {list(source.shape)} does not match the "
@@ -210,7 +228,13 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """Elements of the flattened input at ``index``; the result has index's shape."""
     _int_index(index, "take")
     flat = input.reshape(-1)
-    return Index.apply(flat, normalize_key(flat, (index,)))
+    arr, n = index._data, flat._data.size
+    if arr.size:
+        lo, hi = index_extremes(arr)
+        if lo < -n or hi >= n:
+            raise IndexError(f"out of range: tried to access index "
+                             f"{first_outside(arr, -n, n)[1]} on a tensor of {n} elements.")
+    return Index.apply(flat, (_index_array(index, flat), Ellipsis))
 
 
 @tensor_method

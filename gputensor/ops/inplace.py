@@ -18,6 +18,7 @@ from . import elementwise as ew
 from . import pointwise as pw
 from ._util import unbroadcast, wrap
 from .creation import zeros_like
+from .scalar_range import check_fill
 
 
 def _records(*args) -> bool:
@@ -100,6 +101,7 @@ def fill_(self: Tensor, value) -> Tensor:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions")
         return _overwrite(self, value.to(device=self._device, dtype=self.dtype))
+    check_fill(value, self.dtype)
     return _overwrite(self, wrap(self._backend.xp.asarray(value, dtype=self._data.dtype), self))
 
 

@@ -279,6 +279,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     if input._data.dtype != mat2._data.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {scalar_name(input)}"
                            f" and {scalar_name(mat2)}")
+    if mat1._data.dtype != mat2._data.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {scalar_name(mat1)}"
+                           f" and {scalar_name(mat2)}")
     _mm_checks(mat1, mat2, mat1.shape[0])
     return _scaled_sum(input, Matmul.apply(mat1, mat2), beta, alpha)
 

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import pointwise as pw
 from ._util import promote, wrap
 from .elementwise import Add
+from .index import check_rows
 from .activation import _const, _maybe_inplace, _piecewise, _require_float
 from .padding import pad  # noqa: F401  (F.pad lives in ops/padding.py)
 
@@ -27,6 +28,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         wt = tuple(weight.shape[::-1])
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
                            f"{'x'.join(map(str, wt))})")
+    if bias is not None:  # torch runs an addmm: its dtype checks, in its order
+        from .linalg import scalar_name
+        for a, b, what in ((bias, weight, "self"), (input, weight, "mat1")):
+            if a._data.dtype != b._data.dtype:
+                raise RuntimeError(f"{what} and mat2 must have the same dtype, but got "
+                                   f"{scalar_name(a)} and {scalar_name(b)}")
     out = input.matmul(weight.t())
     if bias is None:
         return out
@@ -173,6 +180,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
             raise ValueError(f"Padding_idx must be within num_embeddings (got {padding_idx} for "
                              f"{n} embeddings)")
         padding_idx %= n
+    check_rows(input._data, n)  # torch never wraps negative rows here
     if max_norm is not None:
         _renorm_rows(weight, input, max_norm, norm_type)
     out = weight[input]

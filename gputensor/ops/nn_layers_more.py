@@ -12,6 +12,7 @@ from .. import _dtype as dt
 from ..tensor import Tensor
 from ._util import wrap
 from .activation import _const
+from .index import first_outside, index_extremes
 from .nn_functional import _renorm_rows
 
 
@@ -106,6 +107,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             raise AssertionError("padding_idx must be within the number of embeddings")
         padding_idx %= num
     flat, starts, ends = _bag_layout(input, offsets, include_last_offset)
+    if flat._data.size:
+        lo, hi = index_extremes(flat._data)
+        if lo < 0 or hi >= num:
+            pos, val = first_outside(flat._data, 0, num)
+            raise RuntimeError(f"Index {pos} of input takes value {val} which is not in the "
+                               f"valid range [0, {num})")
     if per_sample_weights is not None:
         per_sample_weights = per_sample_weights.reshape(-1)
     if max_norm is not None:

@@ -215,6 +215,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
                            f"{source.dtype.name}")
     if input.ndim == 0:
         return source.reshape(()).clone() if idx._data.size else input.clone()
+    ix._dim_key(input, dim, idx, "index_copy", strict="copy")  # torch's IndexError first
     return ix.index_add(ix.index_fill(input, dim, idx, 0), dim, idx, source)
 
 
