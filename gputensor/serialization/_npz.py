@@ -1,16 +1,18 @@
-"""``save``/``load``: checkpoints as NumPy ``.npz`` archives, never pickle.
+"""gputensor's earlier checkpoint format: a NumPy ``.npz`` archive, never pickle.
 
 Every tensor (and NumPy array) becomes one array entry; the object structure (dicts,
 OrderedDicts, lists, tuples, numbers, strings, bools, None) is a JSON manifest stored as a uint8
-entry. Loading uses ``allow_pickle=False`` and only rebuilds the whitelisted types, so a crafted
-file cannot run code. Saving to a path writes a temp file in the same directory, fsyncs it and
-renames it over the target, so an interrupted save leaves the previous checkpoint intact.
+entry. Loading parses each ``.npy`` header itself (checking its shape against the member's real
+size before allocating) and only rebuilds the whitelisted types, so a crafted file can neither
+run code nor make the loader allocate what the file does not hold. ``gputensor.save`` now writes
+torch's format; ``save`` here is kept so tests can still produce files in this older format.
 """
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
-import zipfile
 from collections import Counter, OrderedDict
 from typing import Any, Callable
 
@@ -21,12 +23,15 @@ from .._device import canonical, device as Device
 from ..backends import cuda_available, get_backend
 from ..tensor import Tensor
 from ._atomic import atomic_write
+from ._errors import LoadError
+from ._zipcheck import Archive, damaged
 
 _FORMAT = "gputensor-checkpoint"
 _VERSION = 1
 _MANIFEST = "__manifest__"
 _CONTAINERS = {"list": list, "tuple": tuple}
 _MAPPINGS = {"dict": dict, "odict": OrderedDict, "counter": Counter}
+_MAX_NPY_HEADER = 1 << 16
 
 
 class _Encoder:
@@ -137,10 +142,10 @@ def _hashable(key):
     return tuple(_hashable(k) for k in key) if isinstance(key, (list, tuple)) else key
 
 
-def _to_device(t: Tensor, dev: Device, name: str) -> Tensor:
+def _to_device(t: Tensor, dev: Device | str, name: str) -> Tensor:
     dev = canonical(dev)
     if dev.type == "cuda" and not cuda_available():
-        raise RuntimeError(f"gputensor.load: {name} holds a tensor saved on {dev}, but CUDA is "
+        raise LoadError(f"gputensor.load: {name} holds a tensor saved on {dev}, but CUDA is "
                            "not available; pass map_location='cpu' to load it on the cpu")
     if dev.type == "cpu":
         return t
@@ -166,27 +171,53 @@ def _placer(map_location, name: str) -> Callable[[Tensor, str], Tensor]:
                     f"got {type(map_location).__name__}")
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
-         mmap: bool | None = None, **pickle_load_args) -> Any:
-    """Read a checkpoint written by ``save``; tensors go to their saved device or ``map_location``.
+def is_npz_checkpoint(archive: Archive) -> bool:
+    return f"{_MANIFEST}.npy" in archive.names
 
-    ``weights_only`` is accepted for compatibility: nothing is ever unpickled either way.
-    """
-    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
-    place = _placer(map_location, name)
-    try:
-        with np.load(f, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            manifest = json.loads(archive[_MANIFEST].tobytes().decode("utf-8"))
-            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-                raise ValueError("missing gputensor manifest")
-            if manifest.get("version") != _VERSION:
-                raise ValueError(f"unsupported checkpoint version {manifest.get('version')!r}")
-            return _Decoder(archive, place).decode(manifest["root"])
-    except (zipfile.BadZipFile, ValueError, KeyError, TypeError, EOFError, OSError,
-            UnicodeDecodeError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise RuntimeError(f"gputensor.load: {name} is not a valid gputensor checkpoint "
-                           f"(truncated or corrupted?): {type(e).__name__}: {e}") from e
+
+class _Members:
+    """``members[key]``: the array in ``key.npy``, its header checked against the member's size
+    before the data is allocated (a forged header cannot make the loader allocate gigabytes)."""
+
+    def __init__(self, archive: Archive):
+        self._archive = archive
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        member, name = f"{key}.npy", self._archive.name
+        if member not in self._archive.names:
+            raise KeyError(f"{member} is missing")
+        size = self._archive.size(member)
+        with self._archive.open(member) as fh:
+            head = io.BytesIO(fh.read(min(size, _MAX_NPY_HEADER)))
+        try:
+            version = np.lib.format.read_magic(head)
+            reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = reader(head)
+        except ValueError as e:
+            raise damaged(name, f"{member} has a bad .npy header: {e}") from e
+        if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+            raise damaged(name, f"{member} holds {dtype} data; only bool/int/float arrays load")
+        if any(type(d) is not int or d < 0 for d in shape):
+            raise damaged(name, f"{member} declares a bad shape {shape!r:.60}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes != size - head.tell():
+            raise damaged(name, f"{member} declares shape {shape} of {dtype} ({nbytes} bytes) but "
+                                f"holds {size - head.tell()} bytes of data")
+        raw = self._archive.read_array(member, nbytes, skip=head.tell())
+        arr = raw.view(dtype).reshape(shape, order="F" if fortran else "C")
+        return arr.astype(dtype.newbyteorder("="), copy=False) if not dtype.isnative else arr
+
+
+def load_npz(archive: Archive, place: Callable[[Tensor, str], Tensor]) -> Any:
+    """Read a checkpoint in gputensor's earlier npz + JSON manifest format."""
+    members = _Members(archive)
+    raw = members[_MANIFEST]
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise damaged(archive.name, "the manifest is not a byte string")
+    manifest = json.loads(raw.tobytes().decode("utf-8"))
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise ValueError("missing gputensor manifest")
+    if manifest.get("version") != _VERSION:
+        raise ValueError(f"unsupported checkpoint version {manifest.get('version')!r}")
+    return _Decoder(members, place).decode(manifest["root"])
