@@ -108,3 +108,10 @@ def numel(input: Tensor) -> int:
 # Keep last: give every public function torch's axis=/keepdims=/out= keyword forms.
 from ._torch_args import adapt_namespace as _adapt_namespace  # noqa: E402
 _adapt_namespace(globals())
+
+
+def __getattr__(name: str):  # ``gputensor.onnx`` is imported on first use (it loads onnx)
+    if name == "onnx":
+        import importlib
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module 'gputensor' has no attribute {name!r}")

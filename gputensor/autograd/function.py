@@ -16,6 +16,10 @@ from . import anomaly_mode, grad_mode
 
 _state = grad_mode._state
 Tensor = None  # gputensor.tensor sets it once the class exists (it imports this package first)
+# Set by gputensor.onnx while it traces a model (None otherwise: one check per op): every
+# ``apply`` then calls ``_tracer.begin(ctx)`` before and ``_tracer.end(cls, ctx, args, kwargs,
+# out)`` after its forward, with or without grad recording.
+_tracer = None
 
 
 def _quiet_numpy():
@@ -206,6 +210,9 @@ class Function:
                     needs = True
         node_cls = cls.__dict__.get("_node_cls") or _node_class(cls)
         ctx = node_cls()
+        tracer = _tracer
+        if tracer is not None:
+            tracer.begin(ctx)
         prev = _state.enabled
         needs = needs and prev
         if needs:
@@ -230,6 +237,8 @@ class Function:
             _quiet_exit(quiet)
         if needs:
             out = _connect(ctx, args, out)
+        if tracer is not None:
+            tracer.end(cls, ctx, args, kwargs, out)
         return out
 
 
