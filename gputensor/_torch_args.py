@@ -40,6 +40,22 @@ OUT_OPS = frozenset("""
     true_divide trunc var var_mean vdot vstack where xlogy zeros
 """.split())
 
+# out= of torch's element-wise (TensorIterator) ops refuses an expanded ``out`` and one that
+# partially overlaps an input; mm and cat refuse only the expanded ``out`` (``_overlap``).
+ELEMENTWISE_OUT = frozenset("""
+    abs absolute acos acosh add addcdiv addcmul angle arccos arccosh arcsin arcsinh arctan
+    arctan2 arctanh asin asinh atan atan2 atanh bitwise_and bitwise_left_shift bitwise_not
+    bitwise_or bitwise_right_shift bitwise_xor ceil clamp clamp_max clamp_min clip copysign cos
+    cosh deg2rad digamma div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor
+    floor_divide fmax fmin fmod frac gcd ge greater greater_equal gt heaviside hypot i0 igamma
+    igammac isneginf isposinf lcm ldexp le lerp less less_equal lgamma log log10 log1p log2
+    logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logit lt maximum minimum
+    mul multiply nan_to_num ne neg negative nextafter not_equal polygamma pow rad2deg reciprocal
+    remainder round rsqrt rsub sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract
+    tan tanh true_divide trunc where xlogy
+""".split())
+_NO_EXPANDED_OUT = ELEMENTWISE_OUT | {"mm", "bmm", "matmul", "cat", "concat", "concatenate"}
+
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
 _TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
@@ -74,7 +90,7 @@ def adapt(f, name: str | None = None):
         if want_out and "out" in kw:
             out = kw.pop("out")
             if out is not None:
-                return write_out(name, f(*args, **kw), out)
+                return write_out(name, f(*args, **kw), out, (*args, *kw.values()))
         return f(*args, **kw)
 
     if want_out:
@@ -104,9 +120,10 @@ def _type_name(d) -> str:
     return _TORCH_TYPE.get(d.name, d.name)
 
 
-def write_out(name: str, result, out):
+def write_out(name: str, result, out, inputs=()):
     """Copy ``result`` into ``out`` as torch's out= does: resize (warning unless out is
-    empty), refuse casts torch refuses, never record autograd. Returns ``out``."""
+    empty), refuse casts torch refuses and the memory overlaps it refuses between ``out`` and
+    ``inputs``, never record autograd. Returns ``out``."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors")
@@ -130,6 +147,9 @@ def write_out(name: str, result, out):
         raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the "
                            f"desired output type {_type_name(out.dtype)}")
     xp = result._backend.xp
+    if name in _NO_EXPANDED_OUT and out._data.shape == result._data.shape:
+        from ._overlap import check_write
+        check_write(out._data, inputs if name in ELEMENTWISE_OUT else ())
     with np.errstate(all="ignore"):
         if out._data.shape == result._data.shape:
             out._data[...] = result._data

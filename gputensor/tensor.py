@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _dtype as dt
 from . import _layout
+from . import _overlap
 from . import _tensor_convert as _convert
 from ._device import CPU, canonical
 from ._device import device as _device_cls
@@ -323,13 +324,19 @@ class Tensor:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
 
-    def _assign(self, result: "Tensor") -> "Tensor":
+    def _assign(self, result: "Tensor", sources=(), expanded_ok: bool = False,
+                alias_ok: bool = True) -> "Tensor":
         """Make ``result`` (computed out of place) this tensor's value, in its own storage.
 
         The graph is rebased: this tensor now stands for ``result`` (as torch's in-place ops
-        do), and its version counter is bumped so stale saved copies are detected.
+        do), and its version counter is bumped so stale saved copies are detected. torch's
+        overlap rules apply (``_overlap``): ``sources`` are the op's inputs besides ``self``;
+        ``expanded_ok`` marks the ops torch lets write into an expanded tensor (fills,
+        masked_fill_, index_put_); ``alias_ok=False`` refuses a source that is this very tensor
+        (torch's index_put_/scatter_ rule).
         """
         self._check_inplace()
+        _overlap.check_write(self._data, sources, not expanded_ok, alias_ok)
         recorded = result.requires_grad and grad_mode.is_grad_enabled()
         if recorded and self._base is not None and (self.requires_grad or self._base.requires_grad):
             raise RuntimeError(
@@ -343,7 +350,10 @@ class Tensor:
             raise RuntimeError(f"output with shape {tuple(self.shape)} doesn't match the "
                                f"broadcast shape {tuple(result.shape)}")
         if result._data is not self._data:
-            self._data[...] = result._data
+            if expanded_ok and _overlap.has_internal_overlap(self._data):
+                _overlap.write_overlapping(self._data, result._data)
+            else:
+                self._data[...] = result._data
         self._version.value += 1
         if recorded:
             self._grad_fn = result._grad_fn

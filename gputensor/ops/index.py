@@ -64,10 +64,6 @@ def _shape_mismatch(value_shape, target_shape) -> RuntimeError:
 def _put(arr, key: tuple, value) -> None:
     """``arr[key] = value`` with torch's error for a value that does not broadcast."""
     view, last = _target(arr, key)
-    if not getattr(view.flags, "writeable", True):
-        raise RuntimeError("unsupported operation: more than one element of the written-to "
-                           "tensor refers to a single memory location (an expanded tensor). "
-                           "Please clone() the tensor before performing the operation.")
     try:
         view[last] = value
     except ValueError:
@@ -370,19 +366,42 @@ def _value_like(value, x: Tensor):
                         x._device)
 
 
+def _check_setitem(self: Tensor, key: tuple, value) -> None:
+    """torch's overlap rules for ``self[key] = value``: a basic key copies into a view (which
+    may not be expanded itself, nor partially overlap ``value``); an advanced key is an
+    index_put_ (any overlap with a tensor ``value`` is refused; an expanded ``self`` is
+    written with torch's deprecation warning, or masked_fill_'s for a mask and a 0-d value)."""
+    from .._overlap import check_write
+    if not _is_advanced(key):
+        check_write(_read(self._data, key), (value,))
+        return
+    from .index_ops import warn_expanded
+    last = key[-1] if isinstance(key, Staged) else key
+    arrays = [k for k in last if not isinstance(k, _BASIC)]
+    masked = len(arrays) == 1 and getattr(arrays[0], "dtype", None) == np.bool_ and (
+        not isinstance(value, Tensor) or value._data.ndim == 0)
+    warn_expanded(self, "index_put")
+    if masked:
+        warn_expanded(self, "masked_fill")
+    else:
+        check_write(self._data, (value,), internal=False, alias_ok=False)
+
+
 def _setitem(self: Tensor, key, value) -> None:
     """``self[key] = value`` in place; recorded as an IndexPut when autograd needs it."""
     key = normalize_key(self, key)
     value = _value_like(value, self)
+    self._check_inplace()
+    _check_setitem(self, key, value)
     if grad_mode.is_grad_enabled() and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
-        self._assign(IndexPut.apply(self, value, key))
+        self._assign(IndexPut.apply(self, value, key), expanded_ok=True)
         return
     if isinstance(value, Tensor) and value._device != self._device:
         raise RuntimeError(f"expected all tensors to be on the same device, but found at least "
                            f"two devices, {self._device} and {value._device}!")
     _put(self._data, key, data(value))
-    self._assign(Tensor._make(self._data, self._device))
+    self._assign(Tensor._make(self._data, self._device), expanded_ok=True)
 
 
 Tensor.__getitem__ = _getitem

@@ -3,8 +3,11 @@ take. Built on ``index.py``'s three Functions (``Index``, ``IndexInto``, ``Index
 normalization; ``index.py`` keeps ``__getitem__``/``__setitem__`` and re-exports these names."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .._overlap import has_internal_overlap
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import wrap
 from .index import (Index, IndexInto, IndexPut, _check_bounds, _index_array, _oob, _read,
@@ -258,16 +261,37 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return gather(x, d, indices.expand(common))
 
 
-def _inplace(op):
+_EXPANDED_WARNING = ("Use of {}_ on expanded tensors is deprecated. Please clone() the tensor "
+                     "before performing this operation. This also applies to advanced indexing "
+                     "e.g. tensor[{}] = {}")
+
+
+def warn_expanded(self: Tensor, name: str) -> None:
+    """torch still writes masked_fill_/index_fill_/index_put_ into an expanded tensor, warning."""
+    if has_internal_overlap(self._data):
+        example = ("indices", "tensor") if name == "index_put" else ("mask", "scalar")
+        warnings.warn(_EXPANDED_WARNING.format(name, *example), UserWarning, stacklevel=3)
+
+
+def _inplace(op, fills: bool):
+    """``op_``: index ops refuse any overlap of ``self`` with their tensor arguments; the fills
+    (masked_fill_, index_fill_, index_put_) may write into an expanded ``self``, with
+    torch's deprecation warning; masked_fill_'s and index_fill_'s 0-d value is not checked."""
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        return self._assign(op(self, *args, **kwargs))
+        if fills:
+            warn_expanded(self, op.__name__)
+        sources = () if op.__name__ in ("masked_fill", "index_fill") else (
+            *args, *kwargs.values())
+        return self._assign(op(self, *args, **kwargs), sources, fills, alias_ok=False)
     method.__name__ = op.__name__ + "_"
     method.__doc__ = f"In-place {op.__name__} (through ``Tensor._assign``)."
     return method
 
 
-for _op in (scatter, scatter_add, masked_fill, index_fill, index_add, index_put):
-    setattr(Tensor, _op.__name__ + "_", _inplace(_op))
+for _op in (scatter, scatter_add, index_add):
+    setattr(Tensor, _op.__name__ + "_", _inplace(_op, fills=False))
+for _op in (masked_fill, index_fill, index_put):
+    setattr(Tensor, _op.__name__ + "_", _inplace(_op, fills=True))
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill",
            "index_put", "masked_fill", "masked_select", "nonzero", "argwhere", "take",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from .._overlap import same_view
 from .._generator import host_rng
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -26,13 +27,20 @@ def _records(*args) -> bool:
         isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def _inplace(op):
+def _inplace(op, overlap: str = "partial", expanded_ok: bool = False):
     """``op_``: when the graph records, ``op`` runs on a copy of the old value, since its
-    backward may need that value after ``_assign`` overwrites the storage (torch does the same)."""
+    backward may need that value after ``_assign`` overwrites the storage (torch does the same).
+
+    ``overlap`` is the rule torch applies between ``self`` and the tensor arguments: "partial"
+    (element-wise ops: exact aliasing allowed), "any" (index ops: aliasing refused too) or
+    "none" (matrix ops and masked_scatter_ check nothing)."""
+    alias_ok = overlap != "any"
+
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         self._check_inplace()
         src = self.clone() if _records(self, *args, *kwargs.values()) else self
-        return self._assign(op(src, *args, **kwargs))
+        sources = () if overlap == "none" else (*args, *kwargs.values())
+        return self._assign(op(src, *args, **kwargs), sources, expanded_ok, alias_ok)
     method.__name__ = method.__qualname__ = op.__name__ + "_"
     method.__doc__ = f"In-place ``{op.__name__}`` (through ``Tensor._assign``)."
     return method
@@ -74,8 +82,9 @@ class Overwrite(Function):
         return (zeros_like(g) if n[0] else None, unbroadcast(g, ctx.src_shape) if n[1] else None)
 
 
-def _overwrite(self: Tensor, src: Tensor) -> Tensor:
-    return self._assign(Overwrite.apply(self, src))
+def _overwrite(self: Tensor, src: Tensor, expanded_ok: bool = False,
+               sources: tuple = ()) -> Tensor:
+    return self._assign(Overwrite.apply(self, src), sources, expanded_ok)
 
 
 @tensor_method
@@ -90,7 +99,10 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     if not ok:
         raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast "
                            f"to the destination of shape {list(self.shape)}")
-    return _overwrite(self, src.to(device=self._device, dtype=self.dtype))
+    src = src.to(device=self._device, dtype=self.dtype)
+    if same_view(self._data, src._data):  # a no-op write, allowed even when expanded
+        return _overwrite(self, src, expanded_ok=True)
+    return _overwrite(self, src, sources=(src,))
 
 
 @tensor_method
@@ -102,7 +114,8 @@ def fill_(self: Tensor, value) -> Tensor:
                                f"with {value.ndim} dimensions")
         return _overwrite(self, value.to(device=self._device, dtype=self.dtype))
     check_fill(value, self.dtype)
-    return _overwrite(self, wrap(self._backend.xp.asarray(value, dtype=self._data.dtype), self))
+    return _overwrite(self, wrap(self._backend.xp.asarray(value, dtype=self._data.dtype), self),
+                      expanded_ok=True)
 
 
 @tensor_method

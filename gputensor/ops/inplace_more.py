@@ -19,10 +19,13 @@ from .inplace import Overwrite, _fill_random, _inplace, _overwrite, _require_flo
 from ._util import wrap
 
 # -- unary / binary / matrix methods that compute out of place and assign -------------------------
-for _op in (pw.acos, pw.asin, pw.atan, pw.sinh, pw.cosh, pw.atan2, la.addmm, la.addbmm,
-            la.baddbmm, la.addmv, la.addr, tm.sgn, tm.true_divide, tm.index_copy, tm.index_reduce,
-            tm.masked_scatter, tm.put, tm.renorm):
+for _op in (pw.acos, pw.asin, pw.atan, pw.sinh, pw.cosh, pw.atan2, tm.sgn, tm.true_divide,
+            tm.renorm):
     setattr(Tensor, _op.__name__ + "_", _inplace(_op))
+for _op in (la.addmm, la.addbmm, la.baddbmm, la.addmv, la.addr, tm.masked_scatter):
+    setattr(Tensor, _op.__name__ + "_", _inplace(_op, overlap="none"))
+for _op in (tm.index_copy, tm.index_reduce, tm.put):
+    setattr(Tensor, _op.__name__ + "_", _inplace(_op, overlap="any"))
 Tensor.arccos_, Tensor.arcsin_, Tensor.arctan_ = Tensor.acos_, Tensor.asin_, Tensor.atan_
 Tensor.arctan2_ = Tensor.atan2_
 
@@ -38,7 +41,7 @@ def _bool_inplace(op):
         if res._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(res.shape)}")
-        return _overwrite(self, wrap(res._data.astype(self._data.dtype), self))
+        return _overwrite(self, wrap(res._data.astype(self._data.dtype), self), sources=args)
     method.__name__ = method.__qualname__ = op.__name__ + "_"
     method.__doc__ = f"In-place ``{op.__name__}``: 0/1 in this tensor's dtype."
     return method
@@ -74,7 +77,8 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     mask[pos] = True
     mask = xp.asarray(mask.reshape(shape))
     value = fill_value if isinstance(fill_value, Tensor) else _scalar_like(fill_value, self)
-    return _inplace(lambda s: pw.where(_array_like(mask, s), value, s))(self)
+    fill = _inplace(lambda s: pw.where(_array_like(mask, s), value, s), expanded_ok=True)
+    return fill(self)
 
 
 def _scalar_like(v, like: Tensor) -> Tensor:

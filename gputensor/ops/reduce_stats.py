@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor_method
@@ -29,6 +30,10 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> 
     _require_float(input, name)
     dims = _dims(input, dim)
     n = math.prod(input._data.shape[d] for d in dims)
+    if n - correction <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      "less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=4)
     centered = input - input.mean(dims, keepdim=True)
     return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
 
@@ -40,23 +45,43 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return _var(input, dim, unbiased, keepdim, correction, "var")
 
 
+class _SqrtOfVar(Function):
+    """std from var: torch's std backward gives 0 (not nan) where std is 0."""
+
+    @staticmethod
+    def forward(ctx, v):
+        out = v._backend.xp.sqrt(v._data)
+        ctx.save_for_backward(wrap(out, v))
+        return wrap(out, v)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .pointwise import where
+        (s,) = ctx.saved_tensors
+        return where(s == 0, 0.0, g / (2 * s))
+
+
+def _std(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> Tensor:
+    return _SqrtOfVar.apply(_var(input, dim, unbiased, keepdim, correction, name))
+
+
 @tensor_method
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
-    return _var(input, dim, unbiased, keepdim, correction, "std").sqrt()
+    return _std(input, dim, unbiased, keepdim, correction, "std")
 
 
 def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     mdim = None if isinstance(dim, bool) else dim
-    return (var(input, dim, unbiased, keepdim, correction=correction),
+    return (_var(input, dim, unbiased, keepdim, correction, "var_mean"),
             mean(input, mdim, keepdim))
 
 
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     mdim = None if isinstance(dim, bool) else dim
-    return (std(input, dim, unbiased, keepdim, correction=correction),
+    return (_std(input, dim, unbiased, keepdim, correction, "std_mean"),
             mean(input, mdim, keepdim))
 
 

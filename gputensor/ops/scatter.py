@@ -177,7 +177,7 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     self._check_inplace()
     source = self.clone() if grad_mode.is_grad_enabled() and self.requires_grad else self
     return self._assign(scatter_reduce(source, dim, index, src, reduce,
-                                       include_self=include_self))
+                                       include_self=include_self), (src,), alias_ok=False)
 
 
 Tensor.scatter_reduce_ = scatter_reduce_

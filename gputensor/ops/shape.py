@@ -1,6 +1,8 @@
 """Shape ops. Those that are views in torch are views here too (shared storage)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ..tensor import Size, Tensor, _wrap_dim, tensor_method
@@ -51,7 +53,12 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
-        return x._view_of(x._backend.xp.broadcast_to(x._data, shape))
+        out = x._backend.xp.broadcast_to(x._data, shape)
+        if not getattr(out.flags, "writeable", True) and x._data.flags.writeable:
+            # NumPy marks broadcasts read-only; torch's expand is a writable view (the ops
+            # that may not write through it are refused by ``_overlap``, as in torch)
+            out = np.lib.stride_tricks.as_strided(x._data, out.shape, out.strides)
+        return x._view_of(out)
 
     @staticmethod
     def backward(ctx, g):

@@ -93,7 +93,9 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        # updates run on raw arrays (not through Function.apply): silence NumPy's
+        # floating-point warnings as torch does (``eps=0`` with a zero gradient gives nan)
+        with no_grad(), np.errstate(all="ignore"):
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
