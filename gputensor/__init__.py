@@ -110,8 +110,11 @@ from ._torch_args import adapt_namespace as _adapt_namespace  # noqa: E402
 _adapt_namespace(globals())
 
 
-def __getattr__(name: str):  # ``gputensor.onnx`` is imported on first use (it loads onnx)
-    if name == "onnx":
+_LAZY_SUBPACKAGES = ("onnx", "distributed", "multiprocessing")
+
+
+def __getattr__(name: str):  # these load on first use (onnx imports the onnx package)
+    if name in _LAZY_SUBPACKAGES:
         import importlib
-        return importlib.import_module(".onnx", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'gputensor' has no attribute {name!r}")
