@@ -7,9 +7,22 @@ them run, and their gradients are returned instead of accumulated into ``.grad``
 """
 from __future__ import annotations
 
+import threading
+
 from .. import _dtype as dt
 from . import function, grad_mode
 from .function import AccumulateGrad, accumulator_of
+
+_final = threading.local()  # .callbacks: those of this thread's running backward, else None
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the running backward pass has finished (torch's
+    ``Variable._execution_engine.queue_callback``; DDP waits for its all-reduces there)."""
+    pending = getattr(_final, "callbacks", None)
+    if pending is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    pending.append(callback)
 
 
 def _grad_edge(t, what: str, i: int):
@@ -55,6 +68,8 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
     ready = [n for n in root_nodes if not deps.get(n) and (needed is None or n in needed)]
     prev_mode = grad_mode._state.enabled
     grad_mode._state.enabled = create_graph
+    prev_callbacks = getattr(_final, "callbacks", None)
+    _final.callbacks = callbacks = []
     try:
         while ready:
             node = ready.pop()
@@ -125,8 +140,12 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                         ready.append(child)
                     else:  # every path into it gave None: its own inputs get nothing either
                         ready.extend(_skip(child, deps, needed, buffers))
+        grad_mode._state.enabled = False
+        while callbacks:  # a callback may queue more
+            callbacks.pop(0)()
     finally:
         grad_mode._state.enabled = prev_mode
+        _final.callbacks = prev_callbacks
 
     if inputs is None:
         return None

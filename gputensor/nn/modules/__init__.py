@@ -25,6 +25,7 @@ from .channelshuffle import *  # noqa: F401,F403
 from .dropout_more import *  # noqa: F401,F403
 from .container_more import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
+from .batchnorm_sync import *  # noqa: F401,F403
 # torch's file names for layers defined above (aliases resolve names lazily; see _alias)
 from . import adaptive, batchnorm, linear_cross_entropy_options, utils  # noqa: F401,E402
 
@@ -35,5 +36,5 @@ __all__ = sorted({name for mod in (module, container, linear, flatten, padding, 
                                    normalization, sparse, loss, loss_more, rnn, transformer,  # noqa: F405
                                    pooling_more, instancenorm, normalization_more,  # noqa: F405
                                    distance, fold, channelshuffle, dropout_more,  # noqa: F405
-                                   container_more, lazy)  # noqa: F405
+                                   container_more, lazy, batchnorm_sync)  # noqa: F405
                   for name in mod.__all__})

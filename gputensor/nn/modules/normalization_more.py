@@ -1,4 +1,5 @@
-"""LocalResponseNorm, CrossMapLRN2d, RMSNorm (torch's ``normalization`` file), SyncBatchNorm."""
+"""LocalResponseNorm, CrossMapLRN2d, RMSNorm (torch's ``normalization`` file); SyncBatchNorm
+lives in ``batchnorm_sync``."""
 from __future__ import annotations
 
 from ...ops import norms_more as NM
@@ -6,7 +7,6 @@ from ...tensor import Tensor
 from .. import init
 from .linear import empty_parameter
 from .module import Module
-from .normalization import _BatchNorm
 
 
 class LocalResponseNorm(Module):
@@ -61,43 +61,4 @@ class RMSNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class SyncBatchNorm(_BatchNorm):
-    """BatchNorm whose statistics torch reduces over a process group. gputensor runs a single
-    process, so this normalizes over the local batch - what torch does whenever
-    ``torch.distributed`` is not initialized."""
-
-    _expected_dims = tuple(range(2, 65))
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, process_group=None,
-                 device=None, dtype=None, *, bias: bool = True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias=bias)
-        self.process_group = process_group
-
-    def forward(self, input: Tensor) -> Tensor:
-        if input.ndim < 2:
-            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
-        if input.shape[1] == 0:
-            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
-        return super().forward(input)
-
-    @classmethod
-    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
-        """``module`` with every BatchNorm*D replaced by a SyncBatchNorm sharing its
-        parameters and buffers."""
-        out = module
-        if isinstance(module, _BatchNorm):
-            out = cls(module.num_features, module.eps, module.momentum, module.affine,
-                      module.track_running_stats, process_group)
-            if module.affine:
-                out.weight, out.bias = module.weight, module.bias
-            out.running_mean, out.running_var = module.running_mean, module.running_var
-            out.num_batches_tracked = module.num_batches_tracked
-            out.training = module.training
-        for name, child in module.named_children():
-            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
-        return out
-
-
-__all__ = ["LocalResponseNorm", "CrossMapLRN2d", "RMSNorm", "SyncBatchNorm"]
+__all__ = ["LocalResponseNorm", "CrossMapLRN2d", "RMSNorm"]
