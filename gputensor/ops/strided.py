@@ -149,8 +149,8 @@ def _dim_order(self: Tensor, *, ambiguity_check=False) -> tuple:
 
 Tensor.dim_order = _dim_order
 Tensor.const_data_ptr = Tensor.data_ptr
-Tensor.is_shared = lambda self: False
-Tensor.share_memory_ = lambda self: self  # worker processes get copies; see utils.data
+from .._shared_memory import is_shared as _is_shared, share_memory_ as _share_memory_  # noqa: E402
+Tensor.is_shared, Tensor.share_memory_ = _is_shared, _share_memory_
 for _flag in ("is_nested", "is_quantized", "is_mkldnn", "is_sparse_csr", "is_xla", "is_ipu",
               "is_maia", "is_mtia", "is_vulkan"):
     setattr(Tensor, _flag, property(lambda self: False))

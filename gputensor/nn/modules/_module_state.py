@@ -41,6 +41,11 @@ class _StateDict:
                                   keep_vars=keep_vars)
         return destination
 
+    def share_memory(self):
+        """Move parameters, their grads and buffers into shared memory (``Tensor.share_memory_``)
+        so processes given this module (Hogwild) update the same tensors."""
+        return self._apply(lambda t: t.share_memory_())
+
     def _own_state(self) -> dict:
         """Every loadable slot: dotted name -> (owning module, store name, local name)."""
         slots = {}

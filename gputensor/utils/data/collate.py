@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ... import _dtype as dt
+from ..._shared_memory import shared_empty
 from ...ops.creation import as_tensor, tensor
 from ...tensor import Tensor
+from ._worker import get_worker_info
 
 
 def _stack(batch: list[Tensor]) -> Tensor:
@@ -23,8 +25,13 @@ def _stack(batch: list[Tensor]) -> Tensor:
     out_dtype = first.dtype
     for t in batch[1:]:
         out_dtype = dt.promote_types(out_dtype, t.dtype)
-    return Tensor._make(xp.stack([t._data.astype(out_dtype.np, copy=False) for t in batch]),
-                        first.device)
+    arrays = [t._data.astype(out_dtype.np, copy=False) for t in batch]
+    if get_worker_info() is not None and first.device.type == "cpu":
+        # In a worker, stack straight into shared memory (as torch does): the batch then goes
+        # to the main process as an fd, not as a pickled copy of its bytes.
+        out = shared_empty((len(arrays),) + arrays[0].shape, out_dtype.np)
+        return Tensor._make(np.stack(arrays, out=out), first.device)
+    return Tensor._make(xp.stack(arrays), first.device)
 
 
 def _is_numeric_array(x) -> bool:

@@ -1,40 +1,43 @@
 """``DistributedSampler``: each of ``num_replicas`` processes reads its own shard of a dataset.
 
-Torch's semantics: the index list (shuffled with ``seed + epoch`` when ``shuffle``) is padded by
-wrapping around to a multiple of ``num_replicas`` (or truncated with ``drop_last``), and rank r
-takes every num_replicas-th index from r. Without explicit ``num_replicas``/``rank`` it asks the
-default process group, which needs ``gputensor.distributed`` initialised.
+Torch's semantics: the index list (shuffled with ``seed + epoch`` when ``shuffle``, by torch's
+own mt19937 ``randperm`` so shards match torch's exactly) is padded by wrapping around to a
+multiple of ``num_replicas`` (or truncated with ``drop_last``), and rank r takes every
+num_replicas-th index from r. Without explicit ``num_replicas``/``rank`` it asks the default
+process group, which needs ``gputensor.distributed`` initialised.
 """
 from __future__ import annotations
 
 import math
 from typing import Iterator, Sized
 
-from ..._generator import Generator
+from ._torch_randperm import torch_randperm
 from .sampler import Sampler
 
 _NO_GROUP = ("Default process group has not been initialized, please make sure to call "
              "init_process_group.")
 
 
-def _process_group():
-    """``(world_size, rank)`` of the default process group; torch's error when there is none."""
+def _dist():
+    """``gputensor.distributed`` (imported lazily), checked as torch checks it."""
     try:
         from ... import distributed as dist
     except ImportError:
-        raise ValueError(_NO_GROUP) from None
+        dist = None
+    if dist is None or not dist.is_available():
+        raise RuntimeError("Requires distributed package to be available")
     if not dist.is_initialized():
         raise ValueError(_NO_GROUP)
-    return dist.get_world_size(), dist.get_rank()
+    return dist
 
 
 class DistributedSampler(Sampler):
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False):
-        if num_replicas is None or rank is None:
-            world, me = _process_group()
-            num_replicas = world if num_replicas is None else num_replicas
-            rank = me if rank is None else rank
+        if num_replicas is None:
+            num_replicas = _dist().get_world_size()
+        if rank is None:
+            rank = _dist().get_rank()
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")
@@ -50,8 +53,7 @@ class DistributedSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         if self.shuffle:
-            g = Generator().manual_seed(self.seed + self.epoch)
-            indices = g._rng.permutation(n).tolist()
+            indices = torch_randperm(n, self.seed + self.epoch)
         else:
             indices = list(range(n))
         if not self.drop_last:
