@@ -226,6 +226,7 @@ def test_plain_mpiexec_sets_no_torchrun_env(job4):
     ("raise", "rank 1 (local_rank: 1) exitcode: 1"),
     ("exit", "rank 1 (local_rank: 1) exitcode: 3"),
     ("kill", "rank 1 (local_rank: 1) was killed by SIGKILL"),
+    ("early", "rank 1 (local_rank: 1) exitcode: 1"),
 ])
 def test_failing_rank_is_named(mode, needle):
     t0 = time.monotonic()
@@ -236,6 +237,8 @@ def test_failing_rank_is_named(mode, needle):
     assert "unreachable" not in p.stdout
     if mode == "raise":
         assert "ValueError: rank one says boom" in p.stderr
+    if mode == "early":  # rank 0 waits in MPI_Init for a peer that never comes: stopped anyway
+        assert "ImportError: rank one cannot import its model" in p.stderr
 
 
 def test_timeout_names_collective_and_rank():

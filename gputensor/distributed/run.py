@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import threading
 import uuid
 
@@ -134,6 +135,31 @@ def _report(rundir: str, rc: int, output: str, world: int) -> str:
     return "\n".join(lines)
 
 
+def _wait(proc: subprocess.Popen, rundir: str, grace: float = 2.0) -> int:
+    """Wait for mpiexec; once a rank has recorded a failure, give hydra ``grace`` seconds to end
+    the job, then stop it as torchrun stops the surviving workers (SIGTERM, then SIGKILL).
+
+    Hydra ends the job by itself when a rank that initialised MPI dies, but a rank that fails
+    before MPI starts (an ImportError at the top of the script) would leave its peers waiting
+    in MPI_Init for ever."""
+    failed_at = None
+    while True:
+        try:
+            return proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+        if failed_at is None:
+            if any(n.endswith(".fail") for n in os.listdir(rundir)):
+                failed_at = time.monotonic()
+        elif time.monotonic() - failed_at > grace:
+            proc.terminate()
+            try:
+                return proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return proc.wait()
+
+
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     nproc = _nproc(str(args.nproc_per_node))
@@ -176,7 +202,7 @@ def run(argv: list[str] | None = None) -> int:
     for t in tees:
         t.start()
     try:
-        rc = proc.wait()
+        rc = _wait(proc, rundir)
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait()

@@ -1,4 +1,5 @@
-"""Rank program that fails on rank 1: MODE = raise | kill | exit | timeout."""
+"""Rank program that fails on rank 1: MODE = raise | kill | exit | timeout | early (rank 1 fails
+before the process group, so before MPI starts)."""
 import os
 import signal
 import sys
@@ -9,6 +10,8 @@ import gputensor as torch
 import gputensor.distributed as dist
 
 mode = sys.argv[1]
+if mode == "early" and os.environ.get("RANK") == "1":
+    raise ImportError("rank one cannot import its model")
 dist.init_process_group("gloo", timeout=timedelta(seconds=2) if mode == "timeout" else None)
 rank = dist.get_rank()
 if rank == 1:
