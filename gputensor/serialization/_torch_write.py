@@ -115,8 +115,13 @@ class _StorageTable:
                 from None
         size = tuple(int(n) for n in a.shape)
         root = a
-        while isinstance(getattr(root, "base", None), type(a)):
-            root = root.base
+        while True:  # through views, and through as_strided's wrapper object (its .base)
+            b = getattr(root, "base", None)
+            if not isinstance(b, type(a)):
+                b = getattr(b, "base", None)
+            if not isinstance(b, type(a)):
+                break
+            root = b
         item = a.dtype.itemsize
         if a.size and root.dtype == a.dtype and root.flags.c_contiguous:
             delta = _address(a) - _address(root)
