@@ -21,8 +21,26 @@ from typing import Any, Callable
 
 from ._errors import DistBackendError
 
-_HOT_S = 0.02  # busy-poll this long (as blocking MPI does), then poll with sched_yield ...
-_SPIN_S = 5.0  # ... and after this long back off to 1 ms sleeps (a peer that is computing)
+_SPIN_S = 5.0  # after polling this long, back off to 1 ms sleeps (a peer that is computing)
+
+
+def _hot_seconds() -> float:
+    """How long ``wait`` busy-polls before yielding its core: 20 ms (as blocking MPI does) when
+    every local rank has a core of its own; none when ranks outnumber cores, since a spinning
+    rank then steals the core of the peer it waits for (measured at 4 ranks on 2 cores: the
+    blocking all-reduce fell from 63 ms to 13 ms and the DDP step from 168 ms to 133 ms)."""
+    local = os.environ.get("LOCAL_WORLD_SIZE") or os.environ.get("MPI_LOCALNRANKS") or "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        return 0.02 if int(local) <= cores else 0.0
+    except ValueError:
+        return 0.02
+
+
+_HOT_S = _hot_seconds()
 
 
 class _Pending:
