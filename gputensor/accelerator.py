@@ -1,12 +1,12 @@
 """``gputensor.accelerator``: the device-agnostic accelerator API (torch 2.6+).
 
-The one accelerator gputensor drives is cuda:0 (a real GPU through CuPy, or Numba's CUDA
-simulator); with neither, ``current_accelerator()`` is ``None`` and the index functions raise
-as torch's do.
+The accelerator is cuda (the GPUs CuPy sees, or Numba's CUDA simulator with
+``GPUTENSOR_SIM_DEVICES`` devices); with neither, ``current_accelerator()`` is ``None`` and the
+index functions raise as torch's do.
 """
 from __future__ import annotations
 
-from ._device import CUDA0, device
+from ._device import device
 from .backends import cuda_available, get_backend
 
 _NONE = "Cannot access accelerator device when none is available."
@@ -22,7 +22,7 @@ def current_accelerator(check_available: bool = False) -> device | None:
 
 
 def device_count() -> int:
-    return 1 if cuda_available() else 0
+    return get_backend("cuda").count if cuda_available() else 0
 
 
 def _require() -> None:
@@ -32,18 +32,17 @@ def _require() -> None:
 
 def current_device_index() -> int:
     _require()
-    return 0
+    return get_backend("cuda").current_device()
 
 
 current_device_idx = current_device_index
 
 
 def set_device_index(device) -> None:
-    """Only index 0 exists (gputensor drives one GPU)."""
+    """Make ``device`` (an index, "cuda:1", a device) the current one; -1 does nothing."""
     _require()
-    idx = device.index if hasattr(device, "index") else device
-    if idx not in (None, 0, -1):
-        raise RuntimeError(f"gputensor drives one accelerator (cuda:0); got index {idx}")
+    from . import cuda
+    cuda.set_device(device)
 
 
 set_device_idx = set_device_index
@@ -52,7 +51,8 @@ set_device_idx = set_device_index
 def synchronize(device=None) -> None:
     """Wait for all queued work on the accelerator to finish."""
     _require()
-    get_backend(CUDA0.type).synchronize()
+    from . import cuda
+    cuda.synchronize(device)
 
 
 __all__ = ["is_available", "current_accelerator", "device_count", "current_device_index",

@@ -94,7 +94,8 @@ class Tensor:
         else:
             raise TypeError(f"Tensor() takes data or integer sizes, got {args!r}")
         dev = canonical(device)
-        self._init(get_backend(dev.type).from_numpy(arr) if dev.type != "cpu" else arr, dev)
+        self._init(arr if dev.type == "cpu" else get_backend(dev.type).from_numpy(arr, dev.index),
+                   dev)
 
     def _init(self, data, device) -> None:
         self._data = data
@@ -465,7 +466,7 @@ del _name, _method
 
 def _rebuild(arr, device, requires_grad):
     dev = canonical(device)
-    data = arr if dev.type == "cpu" else get_backend(dev.type).from_numpy(arr)
+    data = arr if dev.type == "cpu" else get_backend(dev.type).from_numpy(arr, dev.index)
     return Tensor._make(data, dev, requires_grad)
 
 

@@ -6,6 +6,8 @@ helpers hide the difference so each launcher is written once.
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +40,28 @@ def array_module(x):
     return cupy
 
 
+_SIM_LOCK = threading.RLock()
+
+
+@contextmanager
+def launch_context(x):
+    """Where a launch on array ``x`` must happen: on a GPU, with ``x``'s device current for CuPy
+    (allocations, the current stream) and for Numba (``gpus[i]`` pushes that device's primary
+    context, so the kernel and the stream ``kernel_args`` wraps belong to it); under the
+    simulator, which runs one launch at a time (it swaps the kernel's ``cuda`` global while it
+    runs), holding a lock so launches from several threads (DataParallel's replicas) take turns.
+    """
+    if isinstance(x, np.ndarray):
+        with _SIM_LOCK:
+            yield
+        return
+    import cupy
+    from numba import cuda
+    index = x.device.id
+    with cupy.cuda.Device(index), cuda.gpus[index]:
+        yield
+
+
 def cdiv(n: int, d: int) -> int:
     """Blocks needed to cover ``n`` items ``d`` at a time."""
     return -(-n // d)
@@ -48,7 +72,8 @@ def kernel_args(*arrays) -> tuple:
 
     NumPy arrays go to the simulator unchanged. CuPy arrays are wrapped without Numba's
     interop synchronization (which would block the host on every launch) and the kernel runs on
-    CuPy's current stream, so it stays ordered with the surrounding CuPy work.
+    CuPy's current stream, so it stays ordered with the surrounding CuPy work. Call it, and
+    launch, inside ``launch_context(arrays[0])``.
     """
     if isinstance(arrays[0], np.ndarray):
         return arrays, 0

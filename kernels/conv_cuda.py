@@ -28,7 +28,8 @@ import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import ACC_TYPES as _ACC, TileConfig, array_module, cdiv, kernel_args, make_tile_fma
+from ._launch import (ACC_TYPES as _ACC, TileConfig, array_module, cdiv, kernel_args,
+                      launch_context, make_tile_fma)
 from ._window import conv_out_size
 
 
@@ -233,8 +234,9 @@ def _launch(mode: str, a, b, out, geo: tuple, splits: int, kchunk: int) -> None:
     xp = array_module(a)
     a, b = (xp.ascontiguousarray(v).reshape(-1) for v in (a, b))
     grid = (cdiv(n, cfg.bn), cdiv(m, cfg.bm), geo[15] * splits)
-    (a, b, flat), stream = kernel_args(a, b, out.reshape(-1))
-    kernel[grid, cfg.threads, stream](a, b, flat, geo, kchunk)
+    with launch_context(out):
+        (a, b, flat), stream = kernel_args(a, b, out.reshape(-1))
+        kernel[grid, cfg.threads, stream](a, b, flat, geo, kchunk)
 
 
 def conv2d_forward(x, w, stride: tuple, padding: tuple, dilation: tuple, groups: int):

@@ -25,7 +25,7 @@ from numba import cuda
 from numba import types as nt
 
 from ._launch import (ACC_TYPES as _ACC, TileConfig, array_module, cdiv, jit_kernel, kernel_args,
-                      make_tile_fma, strided_buffer)
+                      launch_context, make_tile_fma, strided_buffer)
 
 
 CONFIGS = {
@@ -196,7 +196,8 @@ def matmul(a, b, config: str | None = None):
     if grid[1] > _MAX_GRID_YZ:
         raise ValueError(f"matmul kernel: {n} output columns exceed the grid's "
                          f"{_MAX_GRID_YZ} x {cfg.bn} limit")
-    (abuf, bbuf, cbuf), stream = kernel_args(abuf, bbuf, c.reshape(-1))
-    kernel[grid, cfg.threads, stream](abuf, bbuf, cbuf, m, n, k, sam, sak, sbk, sbn, nb1,
-                                      as0, as1, bs0, bs1, nbatch)
+    with launch_context(c):
+        (abuf, bbuf, cbuf), stream = kernel_args(abuf, bbuf, c.reshape(-1))
+        kernel[grid, cfg.threads, stream](abuf, bbuf, cbuf, m, n, k, sam, sak, sbk, sbn, nb1,
+                                          as0, as1, bs0, bs1, nbatch)
     return c

@@ -16,7 +16,7 @@ import numpy as np
 from numba import cuda
 from numba import types as nt
 
-from ._launch import ACC_TYPES as _ACC, array_module, cdiv, kernel_args
+from ._launch import ACC_TYPES as _ACC, array_module, cdiv, kernel_args, launch_context
 from ._window import pool_out_size
 
 THREADS = 256
@@ -253,9 +253,10 @@ def _run(name: str, n_threads: int, arrays: tuple, geo: tuple) -> None:
     else:
         raise TypeError(f"{name} kernel: supports float16, float32 and float64, got {dtype}")
     kernel = _KERNELS[name, acc]
-    flat, stream = kernel_args(*(a.reshape(-1) for a in arrays))
     blocks = min(cdiv(n_threads, THREADS), _MAX_BLOCKS)
-    kernel[blocks, THREADS, stream](*flat, tuple(int(v) for v in geo))
+    with launch_context(arrays[0]):
+        flat, stream = kernel_args(*(a.reshape(-1) for a in arrays))
+        kernel[blocks, THREADS, stream](*flat, tuple(int(v) for v in geo))
 
 
 def _contig(x):

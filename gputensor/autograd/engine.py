@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from .. import _dtype as dt
+from ..backends import device_guard, enter_device, exit_device
 from . import function, grad_mode
 from .function import AccumulateGrad, accumulator_of
 
@@ -83,7 +84,11 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                     out = h(g)
                     g = g if out is None else out
                 if capture is None:
-                    _accumulate(leaf, g, create_graph, owned)
+                    restore = enter_device(leaf._device)
+                    try:
+                        _accumulate(leaf, g, create_graph, owned)
+                    finally:
+                        exit_device(restore)
                     for h in leaf.__dict__.get("_post_acc_hooks", ()):  # post-accumulate hooks
                         h(leaf)
                 else:
@@ -105,7 +110,11 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                 for nr, g in enumerate(buf):
                     if g is None:
                         buf[nr] = _zeros_for(node, nr)
-            in_grads = node.apply(*buf)
+            restore = enter_device(_device_of(buf))  # backward runs on its grads' device
+            try:
+                in_grads = node.apply(*buf)
+            finally:
+                exit_device(restore)
             if not retain_graph:
                 node.release()
             edges = node._edges
@@ -237,8 +246,16 @@ def _zeros_for(node, nr):
     if meta is None:  # a non-tensor output: nothing to materialize
         return None
     shape, np_dtype, device = meta
-    return function.Tensor._make(get_backend(device.type).xp.zeros(shape, dtype=np_dtype),
-                                 device)
+    with device_guard(device):
+        arr = get_backend(device.type).xp.zeros(shape, dtype=np_dtype)
+    return function.Tensor._make(arr, device)
+
+
+def _device_of(buf):
+    for g in buf:
+        if g is not None:
+            return getattr(g, "_device", None)
+    return None
 
 
 def _skip(node, deps, needed, buffers):

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from . import anomaly_mode, grad_mode
+from ..backends import enter_device, exit_device
 
 _state = grad_mode._state
 Tensor = None  # gputensor.tensor sets it once the class exists (it imports this package first)
@@ -223,6 +224,7 @@ class Function:
             ctx.needs_input_grad = (False,) * len(args)
         _state.enabled = False
         quiet = _quiet_enter()
+        restore = enter_device(dev)  # the op allocates and launches on its tensors' device
         try:
             if cls.setup_context is _base_setup_context:
                 out = cls.forward(ctx, *args, **kwargs)
@@ -235,6 +237,7 @@ class Function:
         finally:
             _state.enabled = prev
             _quiet_exit(quiet)
+            exit_device(restore)
         if needs:
             out = _connect(ctx, args, out)
         if tracer is not None:

@@ -1,7 +1,11 @@
 """Backends: one per device type, created lazily on first use."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from .base import Backend, KernelTable
+
+_NULL = nullcontext()
 
 _backends: dict[str, Backend] = {}
 _seed: list = [None]  # the last manual_seed, applied to backends created later
@@ -23,6 +27,30 @@ def get_backend(device_type: str) -> Backend:
             b.manual_seed(_seed[0])
         _backends[device_type] = b
     return b
+
+
+def device_guard(device):
+    """A context that makes ``device`` (a concrete ``gputensor.device``) current while ops on
+    its tensors allocate and launch; nothing to do for cpu."""
+    if device is None or device.type != "cuda":
+        return _NULL
+    return get_backend("cuda").device_guard(device.index)
+
+
+def enter_device(device):
+    """Fast form of ``device_guard`` for hot paths: makes ``device`` current and returns what
+    ``exit_device`` needs to restore the previous one (None: nothing changed)."""
+    if device is None or device.type != "cuda":
+        return None
+    b = _backends.get("cuda")
+    if b is None or b.count == 1:
+        return None
+    return b.enter_device(device.index)
+
+
+def exit_device(prev) -> None:
+    if prev is not None:
+        _backends["cuda"].set_device(prev)
 
 
 def seed_all(seed: int) -> None:

@@ -5,10 +5,18 @@ on the CPU with real thread blocks); otherwise CuPy with a visible GPU selects t
 Elementwise math goes through ``xp``; matmul, conv and pooling go through the hand-written Numba
 kernels in ``kernels`` (set ``GPUTENSOR_MATMUL=cublas`` or call ``use_cublas()`` to route matmul
 to CuPy/cuBLAS instead, the reference the benchmarks compare against).
+
+Several devices: every GPU CuPy sees is ``cuda:i``; the simulator exposes one unless
+``GPUTENSOR_SIM_DEVICES=N`` says otherwise (read when the backend is created). The current device
+is per thread, as CUDA's is: CuPy's (``cudaSetDevice``) on a GPU, a thread-local index under the
+simulator, where device i is only a label on NumPy arrays but all bookkeeping is real.
 """
 from __future__ import annotations
 
+import operator
 import os
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -51,13 +59,46 @@ def _probe_cupy():
         return None
 
 
+def _sim_device_count() -> int:
+    raw = os.environ.get("GPUTENSOR_SIM_DEVICES", "").strip() or "1"
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"GPUTENSOR_SIM_DEVICES must be a positive integer, got {raw!r}")
+    return n
+
+
+def invalid_ordinal(index) -> RuntimeError:
+    """torch's error for a device index past the last device (``torch.AcceleratorError``)."""
+    from .._device import AcceleratorError
+    return AcceleratorError(
+        "CUDA error: invalid device ordinal\n"
+        f"(device index {index}; the visible cuda devices are cuda:0 .. cuda:{_count() - 1})")
+
+
+def _count() -> int:
+    from . import _backends
+    b = _backends.get("cuda")
+    return b.count if b is not None else 1
+
+
+class _SimCurrent(threading.local):
+    index = 0  # a new thread starts on device 0, as with CUDA
+
+
 class CUDABackend(Backend):
     name = "cuda"
 
     def __init__(self):
+        self._rngs: dict = {}
+        self._seeds: dict = {}
         if simulator_enabled():
             self.mode = "simulator"
             self.xp = np
+            self.count = _sim_device_count()
+            self._sim = _SimCurrent()
         else:
             cupy = _probe_cupy()
             if cupy is None:
@@ -66,6 +107,7 @@ class CUDABackend(Backend):
                     "[cuda13] on a GPU machine), and NUMBA_ENABLE_CUDASIM=1 is not set")
             self.mode = "gpu"
             self.xp = cupy
+            self.count = int(cupy.cuda.runtime.getDeviceCount())
         super().__init__()
         self.kernels = KernelTable(CUDA_KERNELS)
         if os.environ.get("GPUTENSOR_MATMUL", "").lower() == "cublas":
@@ -75,16 +117,99 @@ class CUDABackend(Backend):
         """Route matmul to ``xp.matmul`` (cuBLAS on a GPU) instead of the hand-written kernel."""
         self.kernels.override("matmul", f"{self.xp.__name__}:matmul" if on else CUDA_KERNELS["matmul"])
 
-    def from_numpy(self, a):
+    # -- devices -------------------------------------------------------------------------------
+    def check_index(self, index: int) -> int:
+        """``index`` as an int, or torch's "invalid device ordinal" past the last device."""
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"device index must be an int, got {type(index).__name__}") from None
+        if not 0 <= index < self.count:
+            raise invalid_ordinal(index)
+        return index
+
+    def current_device(self) -> int:
+        if self.mode == "simulator":
+            return self._sim.index
+        return int(self.xp.cuda.runtime.getDevice())
+
+    def set_device(self, index: int) -> None:
+        self.check_index(index)
+        if self.mode == "simulator":
+            self._sim.index = index
+        else:
+            self.xp.cuda.runtime.setDevice(index)
+
+    def enter_device(self, index: int):
+        """Make ``index`` current; returns the device to restore, or None if it already was."""
+        cur = self.current_device()
+        if cur == index:
+            return None
+        self.set_device(index)
+        return cur
+
+    @contextmanager
+    def device_guard(self, index: int | None):
+        """``with backend.device_guard(i):`` runs its body with device i current."""
+        prev = None if index is None else self.enter_device(index)
+        try:
+            yield
+        finally:
+            if prev is not None:
+                self.set_device(prev)
+
+    # -- host and peer transfer -----------------------------------------------------------------
+    def from_numpy(self, a, index: int | None = None):
+        """Copy a host array onto device ``index`` (the current device when None)."""
         a = np.asarray(a, order="C")  # ascontiguousarray would turn 0-d into 1-d
-        return np.array(a, copy=True) if self.mode == "simulator" else self.xp.asarray(a)
+        if self.mode == "simulator":
+            return np.array(a, copy=True)
+        with self.device_guard(index):
+            return self.xp.asarray(a)
 
     def to_numpy(self, a):
         return np.array(a, copy=True) if self.mode == "simulator" else self.xp.asnumpy(a)
 
-    def synchronize(self) -> None:
+    def copy_to(self, a, index: int):
+        """A copy of device array ``a`` on device ``index`` (a peer copy between GPUs)."""
+        if self.mode == "simulator":
+            return a.copy()
+        with self.device_guard(index):
+            return self.xp.array(a, copy=True)
+
+    def synchronize(self, index: int | None = None) -> None:
         if self.mode == "gpu":
-            self.xp.cuda.Device().synchronize()
+            with self.device_guard(index):
+                self.xp.cuda.Device().synchronize()
+
+    # -- one generator per device, as torch's cuda generators ---------------------------------
+    @property
+    def rng(self):
+        i = self.current_device()
+        r = self._rngs.get(i)
+        if r is None:
+            seed = self._seeds.get(i, self._seed)
+            self._seeds[i] = seed
+            r = self._rngs[i] = self._new_rng(seed)
+        return r
+
+    @rng.setter
+    def rng(self, value) -> None:
+        self._rngs[self.current_device()] = value
+
+    def manual_seed(self, seed: int, index: int | None = None) -> None:
+        """Seed device ``index``'s generator, or every device's when None."""
+        if index is None:
+            self._seed = int(seed)
+            self._rngs.clear()
+            self._seeds.clear()
+            return
+        with self.device_guard(index):
+            self._seeds[index] = int(seed)
+            self._rngs[index] = self._new_rng(int(seed))
+
+    def initial_seed(self) -> int:
+        return self._seeds.get(self.current_device(), self._seed)
 
     def _new_rng(self, seed):
         if getattr(self, "mode", "simulator") == "gpu":

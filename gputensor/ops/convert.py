@@ -3,15 +3,20 @@ from __future__ import annotations
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ..backends import get_backend
+from ..backends import device_guard, get_backend
 from ..tensor import Tensor, tensor_method
 
 
 def _move(a, src, dst):
-    if src.type == dst.type:
+    """``a`` (on ``src``) as an array on ``dst``: host copies to and from the cpu, a peer copy
+    between two cuda devices; ``a`` itself when it already lives there."""
+    if src == dst:
         return a
+    if src.type == dst.type:  # cuda:i -> cuda:j
+        return get_backend(dst.type).copy_to(a, dst.index)
     host = get_backend(src.type).to_numpy(a)
-    return get_backend(dst.type).from_numpy(host)
+    b = get_backend(dst.type)
+    return host if dst.type == "cpu" else b.from_numpy(host, dst.index)
 
 
 class ToCopy(Function):
@@ -19,13 +24,14 @@ class ToCopy(Function):
     def forward(ctx, x: Tensor, device, dtype: dt.dtype):
         ctx.src = (x._device, x._data.dtype)
         arr = x._data
-        if device.type == x._device.type:
+        if device == x._device:
             arr = arr.astype(dtype.np, copy=True)
         else:
-            if device.type == "cpu":  # cast on the device, then copy back
+            if device.type == "cpu" or device.type == x._device.type:  # cast, then copy
                 arr = _move(arr.astype(dtype.np, copy=False), x._device, device)
             else:
-                arr = _move(arr, x._device, device).astype(dtype.np, copy=False)
+                with device_guard(device):
+                    arr = _move(arr, x._device, device).astype(dtype.np, copy=False)
             if arr is x._data:
                 arr = arr.copy()
         return Tensor._make(arr, device)

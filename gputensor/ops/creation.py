@@ -6,7 +6,7 @@ import numpy as np
 from .. import _dtype as dt
 from .._device import canonical
 from .._generator import Generator
-from ..backends import get_backend, seed_all
+from ..backends import device_guard, get_backend, seed_all
 from ..backends.base import HOST_RANDOM
 from ..tensor import Tensor, tensor_method
 from .scalar_range import check_array_fits, check_fill, check_int64_data
@@ -68,7 +68,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         arr = np.array(arr, dtype=d.np, copy=True)
     dev = canonical(device)
     if dev.type != "cpu":
-        arr = get_backend(dev.type).from_numpy(arr)
+        arr = get_backend(dev.type).from_numpy(arr, dev.index)
     return _finish(arr, dev, requires_grad)
 
 
@@ -114,7 +114,9 @@ def _filled(fill, size, dtype, device, requires_grad, default=None, kw=None,
     d = dt.to_dtype(dtype) if dtype is not None else (default or dt.get_default_dtype())
     xp = get_backend(dev.type).xp
     check_fill(fill, d)
-    return _finish(xp.full(_size(size, kw, name), fill, dtype=d.np), dev, requires_grad)
+    with device_guard(dev):
+        arr = xp.full(_size(size, kw, name), fill, dtype=d.np)
+    return _finish(arr, dev, requires_grad)
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -187,7 +189,9 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
     dev = canonical(device)
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-    return _finish(get_backend(dev.type).xp.eye(n, m, dtype=d.np), dev, requires_grad)
+    with device_guard(dev):
+        arr = get_backend(dev.type).xp.eye(n, m, dtype=d.np)
+    return _finish(arr, dev, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None,
@@ -208,7 +212,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
             check_fill(v, dt.int64)
     arr = np.arange(*vals, dtype=np.float64 if d.is_floating_point else np.int64).astype(d.np)
     if dev.type != "cpu":
-        arr = get_backend(dev.type).from_numpy(arr)
+        arr = get_backend(dev.type).from_numpy(arr, dev.index)
     return _finish(arr, dev, requires_grad)
 
 
@@ -220,7 +224,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
         raise NotImplementedError(f'"linspace_{dev.type}" not implemented for \'Bool\'')
     arr = np.linspace(float(start), float(end), int(steps)).astype(d.np)
     if dev.type != "cpu":
-        arr = get_backend(dev.type).from_numpy(arr)
+        arr = get_backend(dev.type).from_numpy(arr, dev.index)
     return _finish(arr, dev, requires_grad)
 
 
@@ -238,11 +242,12 @@ def _draw(device, generator: Generator | None, method: str, *args):
     stream whose draws are copied to the device)."""
     b = get_backend(device.type)
     if generator is None:
-        return getattr(b, method)(*args)
+        with device_guard(device):  # each cuda device draws from its own generator
+            return getattr(b, method)(*args)
     if not isinstance(generator, Generator):
         raise TypeError(f"generator must be a gputensor.Generator, got {type(generator).__name__}")
     host = HOST_RANDOM[method](generator._rng, *args)
-    return host if device.type == "cpu" else b.from_numpy(host)
+    return host if device.type == "cpu" else b.from_numpy(host, device.index)
 
 
 def _float_dtype(dtype) -> dt.dtype:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._device import CPU
 from ..autograd import enable_grad, no_grad
+from ..backends import enter_device, exit_device
 from ..tensor import Tensor
 
 
@@ -103,7 +104,11 @@ class Optimizer:
                     if p.grad._device != p._device:
                         raise RuntimeError(f"parameter on {p.device} has a gradient on "
                                            f"{p.grad.device}")
-                    self._update(group, p, p.grad._data, self.state[p])
+                    restore = enter_device(p._device)  # raw arrays: on p's device
+                    try:
+                        self._update(group, p, p.grad._data, self.state[p])
+                    finally:
+                        exit_device(restore)
                     p._version.value += 1
         return loss
 

@@ -143,13 +143,19 @@ def _hashable(key):
 
 
 def _to_device(t: Tensor, dev: Device | str, name: str) -> Tensor:
-    dev = canonical(dev)
-    if dev.type == "cuda" and not cuda_available():
-        raise LoadError(f"gputensor.load: {name} holds a tensor saved on {dev}, but CUDA is "
+    raw = dev if isinstance(dev, Device) else Device(dev)
+    if raw.type == "cuda" and not cuda_available():
+        raise LoadError(f"gputensor.load: {name} holds a tensor saved on {raw}, but CUDA is "
                            "not available; pass map_location='cpu' to load it on the cpu")
-    if dev.type == "cpu":
+    if raw.type == "cpu":
         return t
-    return Tensor._make(get_backend(dev.type).from_numpy(t._data), dev)
+    count = get_backend("cuda").count
+    if raw.index is not None and raw.index >= count:
+        raise RuntimeError(f"Attempting to deserialize object on CUDA device {raw.index} but "
+                           f"torch.cuda.device_count() is {count}. Please use torch.load with "
+                           "map_location to map your storages to an existing device.")
+    dev = canonical(raw)
+    return Tensor._make(get_backend(dev.type).from_numpy(t._data, dev.index), dev)
 
 
 def _placer(map_location, name: str) -> Callable[[Tensor, str], Tensor]:
@@ -160,8 +166,8 @@ def _placer(map_location, name: str) -> Callable[[Tensor, str], Tensor]:
         target = canonical(map_location)
         return lambda t, loc: _to_device(t, target, name)
     if isinstance(map_location, dict):
-        table = {canonical(k): v for k, v in map_location.items()}
-        return lambda t, loc: _to_device(t, table.get(canonical(loc), loc), name)
+        table = {Device(k): v for k, v in map_location.items()}  # compared as written
+        return lambda t, loc: _to_device(t, table.get(Device(loc), loc), name)
     if callable(map_location):
         def call(t: Tensor, loc: str) -> Tensor:
             out = map_location(t, loc)

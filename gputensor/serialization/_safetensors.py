@@ -157,7 +157,7 @@ def _placer(device, name: str):
     if dev.type == "cpu":
         return lambda a: Tensor._make(a if a.flags.writeable else a.copy(), dev)
     backend = get_backend(dev.type)
-    return lambda a: Tensor._make(backend.from_numpy(a), dev)
+    return lambda a: Tensor._make(backend.from_numpy(a, dev.index), dev)
 
 
 def _invalid(name: str, e: Exception) -> LoadError:

@@ -2,10 +2,12 @@
 of the module per device, gather the outputs.
 
 As in torch: with no accelerator it is a transparent wrapper (``module.`` state_dict keys,
-forward delegates, ``device_ids == []``); with one, the module is moved to ``cuda:0`` and its
-inputs are moved there before each call (nothing to split). gputensor drives a single
-accelerator, so that single-device path is the one that runs; the scatter/replicate/gather
-steps exist for torch's API but never see more than one device.
+forward delegates, ``device_ids == []``); with one device the module is moved there and its
+inputs are moved there before each call (nothing to split); with several, the batch is chunked
+over ``device_ids``, the module (which must live on ``device_ids[0]``) is replicated with
+differentiable parameter copies, the replicas run in one thread per device and the outputs are
+concatenated on ``output_device``, so ``backward`` sums every replica's gradients into the
+original parameters.
 """
 from __future__ import annotations
 

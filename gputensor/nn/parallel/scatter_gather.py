@@ -1,10 +1,12 @@
 """``scatter``/``gather``: split inputs across devices along ``dim`` and join outputs back.
 
-gputensor drives one accelerator (``cuda:0``), so the device lists DataParallel passes here hold
-at most one cuda device; the functions still follow torch's rules (tensors are chunked, lists,
-tuples and dicts are scattered element-wise, other objects are repeated per device).
+torch's rules: tensors are chunked (differentiably: each chunk's copy to its device sends its
+gradient back to the input's device), lists, tuples and dicts are scattered element-wise, other
+objects are repeated per device; gather concatenates on the target device, differentiably.
 """
 from __future__ import annotations
+
+import warnings
 
 from ..._device import device as _Device
 from ...tensor import Tensor
@@ -19,7 +21,10 @@ def _device_index(d, optional: bool = True) -> int | None:
     if isinstance(d, _Device):
         if d.type == "cpu":
             return -1
-        return 0 if d.index is None else d.index
+        if d.index is None:  # "cuda": the current device
+            from ... import cuda
+            return cuda.current_device()
+        return d.index
     if d is None and optional:
         return None
     raise ValueError(f"Expected a torch.device with a specified index or an integer, but got:{d}")
@@ -70,6 +75,11 @@ def gather(outputs, target_device, dim: int = 0):
         if isinstance(out, Tensor):
             from ...ops.join_split import cat
             parts = [o.to(dev) for o in outs]
+            if all(p.dim() == 0 for p in parts):
+                warnings.warn("Was asked to gather along dimension 0, but all input tensors "
+                              "were scalars; will instead unsqueeze and return a vector.",
+                              UserWarning, stacklevel=2)
+                parts = [p.reshape(1) for p in parts]
             return parts[0] if len(parts) == 1 else cat(parts, dim)
         if out is None:
             return None
