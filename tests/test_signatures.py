@@ -229,13 +229,27 @@ def test_out_bumps_version_and_methods_accept_out():
 
 
 def test_wrapper_overhead_is_small():
-    """The keyword-free call path adds one ``if`` (and a call): a few percent of an op."""
-    import timeit
+    """The keyword-free call path adds one ``if`` and one call: counted in Python calls (a
+    timing here would be flaky on a loaded machine; speed lives in benchmarks/)."""
+    import sys
     x = gt.ones(8, 8)
     raw = gt.Tensor.sum.__wrapped__
-    wrapped = min(timeit.repeat(lambda: x.sum(1), number=2000, repeat=5))
-    bare = min(timeit.repeat(lambda: raw(x, 1), number=2000, repeat=5))
-    assert wrapped < bare * 1.5 + 1e-3
+
+    def calls(fn) -> int:
+        n = [0]
+
+        def prof(frame, event, arg):
+            if event == "call":
+                n[0] += 1
+        fn()  # warm caches first
+        sys.setprofile(prof)
+        try:
+            fn()
+        finally:
+            sys.setprofile(None)
+        return n[0]
+
+    assert calls(lambda: x.sum(1)) <= calls(lambda: raw(x, 1)) + 2
 
 
 # -- indexing ----------------------------------------------------------------------------------
