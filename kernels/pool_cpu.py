@@ -1,167 +1,165 @@
-"""CPU pooling (NCHW) over strided window views: max (with argmax as a flat H*W index, torch's
-``return_indices`` convention), average, and adaptive average/max.
+"""CPU pooling (NCHW): max (with argmax as a flat H*W index, torch's ``return_indices``
+convention), average, and adaptive average/max.
 
-Max backward scatters each output gradient to its argmax (a plain assignment when windows cannot
-overlap, a ``bincount`` sum when they can); average backward is col2im of the scaled gradient;
-adaptive average is separable, so it is two small matmuls with averaging matrices.
+Each pool reduces to per-axis window bounds (first tap, one past the last, step) clipped to the
+input, which the Numba loops in ``pool_cpu_numba`` walk plane by plane: one pass per op, no
+padded copy and no window views. float16 computes in float32 and rounds once; integer max pools
+run on int64 (exact) and cast back.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._strided_cpu import acc_dtype, col2im, crop, pad2d, padded_hw, windows
+from . import pool_cpu_numba as nb
+from ._strided_cpu import acc_dtype
 from ._window import adaptive_end, adaptive_start, pool_out_size
 
 
-def _out_hw(hw, kernel, stride, padding, dilation, ceil_mode) -> tuple:
-    return tuple(pool_out_size(hw[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode)
-                 for i in (0, 1))
+def _planes(a: np.ndarray, dtype) -> np.ndarray:
+    """``a`` (N, C, H, W) as a C-contiguous (N*C, H, W) array of ``dtype`` (a view if it is)."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a.reshape((-1,) + a.shape[2:])
 
 
-def _flat_index(local, rows0, cols0, kernel: tuple, dilation: tuple, width: int) -> np.ndarray:
-    """Input flat index h*W + w of the window tap ``local`` (0..KH*KW-1) chosen per output:
-    the window origin's index plus a per-tap offset (a lookup in a KH*KW table)."""
-    origin = rows0[:, None] * width + cols0[None, :]
-    taps = np.arange(kernel[0] * kernel[1])
-    offset = (taps // kernel[1]) * dilation[0] * width + (taps % kernel[1]) * dilation[1]
-    return origin + np.take(offset, local)
+def _fixed_bounds(size: int, out: int, k: int, stride: int, pad: int, dilation: int) -> tuple:
+    """(start, end) per output of a dilated window along one axis, clipped to [0, size): the
+    first tap inside the input (a step of ``dilation`` past the padding) and the end bound."""
+    first = np.arange(out, dtype=np.int64) * stride - pad
+    end = np.minimum(first + (k - 1) * dilation + 1, size)
+    skip = np.maximum(-first + dilation - 1, 0) // dilation  # taps that fall in the padding
+    return first + skip * dilation, end
+
+
+def _adaptive_bounds(size: int, out: int) -> tuple:
+    start = np.array([adaptive_start(o, size, out) for o in range(out)], dtype=np.int64)
+    end = np.array([adaptive_end(o, size, out) for o in range(out)], dtype=np.int64)
+    return start, end
+
+
+def _max(x: np.ndarray, rows: tuple, cols: tuple, step: tuple) -> tuple:
+    """(y, argmax) over the windows that ``rows``/``cols`` bound (NaN wins, as in torch)."""
+    n, c = x.shape[:2]
+    out = (rows[0].size, cols[0].size)
+    if x.dtype.kind in "iu":
+        work = np.dtype(np.int64)
+        fill = work.type(np.iinfo(np.int64).min)
+    else:
+        work = acc_dtype(x.dtype)
+        fill = work.type(-np.inf)
+    xs = _planes(x, work)
+    y = np.empty((xs.shape[0],) + out, dtype=work)
+    idx = np.empty((xs.shape[0],) + out, dtype=np.int64)
+    nb.run(nb.MAX_FORWARD, xs.size + y.size, xs, rows[0], rows[1], cols[0], cols[1], step[0],
+           step[1], fill, y, idx)
+    return y.reshape((n, c) + out).astype(x.dtype, copy=False), idx.reshape((n, c) + out)
+
+
+def _scatter_argmax(gy: np.ndarray, argmax: np.ndarray, x_shape: tuple) -> np.ndarray:
+    """dL/dx for max-style pooling: each output's gradient is added to the input it selected."""
+    n, c, h, w = x_shape
+    acc = acc_dtype(gy.dtype)
+    outs = (n * c, gy.shape[2] * gy.shape[3])  # explicit: an empty batch has no -1 to infer
+    g = np.ascontiguousarray(gy, dtype=acc).reshape(outs)
+    idx = np.ascontiguousarray(argmax, dtype=np.int64).reshape(outs)
+    gx = np.zeros((n * c, h * w), dtype=acc)
+    nb.run(nb.MAX_BACKWARD, gx.size + g.size, g, idx, gx)
+    return gx.reshape(x_shape).astype(gy.dtype, copy=False)
 
 
 def max_pool2d_forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
                        dilation: tuple, ceil_mode: bool) -> tuple:
-    """(y, argmax): window maxima (NaN wins, as in torch) and their flat H*W input indices.
-
-    One elementwise pass per window tap over strided views (KH*KW passes, no window copy):
-    far faster than an argmax over a tiny trailing axis.
-    """
-    out = _out_hw(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    if x.dtype.kind in "iu":  # integers: widened to int64, padded below every input value
-        y, idx = _max_windows(x.astype(np.int64, copy=False), kernel, stride, padding, dilation,
-                              out, np.iinfo(np.int64).min)
-        return y.astype(x.dtype, copy=False), idx
-    return _max_windows(x, kernel, stride, padding, dilation, out, -np.inf)
-
-
-def _max_windows(x, kernel, stride, padding, dilation, out, fill) -> tuple:
-    """Max and argmax over the windows of ``x`` padded with ``fill`` (which never wins)."""
-    xp = pad2d(x, padding, out, kernel, stride, dilation, value=fill)
-    win = windows(xp, kernel, out, stride, dilation, layout="kernel_last")
-    y = win[..., 0, 0].copy()
-    local = np.zeros(y.shape, dtype=np.int64)
-    for t in range(1, kernel[0] * kernel[1]):
-        v = win[..., t // kernel[1], t % kernel[1]]
-        better = (v > y) | (v != v)  # a later NaN replaces anything, like torch's kernels
-        np.copyto(y, v, where=better)
-        np.copyto(local, t, where=better)
-    rows0 = np.arange(out[0]) * stride[0] - padding[0]
-    cols0 = np.arange(out[1]) * stride[1] - padding[1]
-    return y, _flat_index(local, rows0, cols0, kernel, dilation, x.shape[3])
-
-
-def _scatter_argmax(gy: np.ndarray, argmax: np.ndarray, x_shape: tuple,
-                    overlap: bool) -> np.ndarray:
-    """dL/dx for max-style pooling: each output's gradient goes to the input it selected."""
-    n, c, h, w = x_shape
-    planes = np.arange(n * c, dtype=np.int64)[:, None] * (h * w)
-    idx = (argmax.reshape(n * c, -1) + planes).ravel()
-    if overlap:
-        gx = np.bincount(idx, weights=gy.ravel(), minlength=n * c * h * w)
-    else:
-        gx = np.zeros(n * c * h * w, dtype=gy.dtype)
-        gx[idx] = gy.ravel()
-    return gx.astype(gy.dtype, copy=False).reshape(x_shape)
+    """(y, argmax): window maxima (NaN wins, as in torch) and their flat H*W input indices."""
+    bounds = [_fixed_bounds(x.shape[2 + i], pool_out_size(x.shape[2 + i], kernel[i], stride[i],
+                                                          padding[i], dilation[i], ceil_mode),
+                            kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1)]
+    return _max(x, bounds[0], bounds[1], tuple(dilation))
 
 
 def max_pool2d_backward(gy: np.ndarray, argmax: np.ndarray, x_shape: tuple, kernel: tuple,
                         stride: tuple, padding: tuple, dilation: tuple,
                         ceil_mode: bool) -> np.ndarray:
-    overlap = any(stride[i] < dilation[i] * (kernel[i] - 1) + 1 for i in (0, 1))
-    return _scatter_argmax(gy, argmax, x_shape, overlap)
+    return _scatter_argmax(gy, argmax, x_shape)
 
 
-def _avg_divisor(hw, kernel, stride, padding, out, count_include_pad, divisor_override):
-    """Per-output divisor (OH, OW): window size clipped to the padded input (include_pad) or
-    to the input itself, unless overridden."""
-    if divisor_override:
-        return np.full(out, divisor_override, dtype=np.float64)
-    counts = []
+def _avg_geometry(hw: tuple, out: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                  count_include_pad: bool, divisor_override, acc) -> tuple:
+    """Clipped (rows, cols) window bounds and the (OH, OW) divisors, by torch's rules: the
+    window clipped to the padded input (include_pad) or to the input itself, unless
+    overridden."""
+    bounds, counts = [], []
     for i in (0, 1):
-        start = np.arange(out[i]) * stride[i] - padding[i]
+        start = np.arange(out[i], dtype=np.int64) * stride[i] - padding[i]
         end = np.minimum(start + kernel[i], hw[i] + padding[i])
-        if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, hw[i])
-        counts.append(end - start)
-    return np.outer(counts[0], counts[1]).astype(np.float64)
+        pool = end - start
+        start, end = np.maximum(start, 0), np.minimum(end, hw[i])
+        bounds.append((start, end))
+        counts.append(pool if count_include_pad else np.maximum(end - start, 0))
+    if divisor_override:
+        div = np.full(out, divisor_override, dtype=acc)
+    else:
+        div = np.outer(counts[0], counts[1]).astype(acc)
+    return bounds[0], bounds[1], div
+
+
+def _avg(x: np.ndarray, rows: tuple, cols: tuple, div: np.ndarray) -> np.ndarray:
+    n, c = x.shape[:2]
+    acc = div.dtype
+    xs = _planes(x, acc)
+    y = np.empty((xs.shape[0],) + div.shape, dtype=acc)
+    nb.run(nb.AVG_FORWARD, xs.size + y.size, xs, rows[0], rows[1], cols[0], cols[1], div,
+           acc.type(0), y)
+    return y.reshape((n, c) + div.shape).astype(x.dtype, copy=False)
+
+
+def _avg_grad(gy: np.ndarray, x_shape: tuple, rows: tuple, cols: tuple,
+              div: np.ndarray) -> np.ndarray:
+    g = _planes(gy, div.dtype)
+    gx = np.zeros((g.shape[0],) + tuple(x_shape[2:]), dtype=div.dtype)
+    nb.run(nb.AVG_BACKWARD, gx.size + g.size, g, rows[0], rows[1], cols[0], cols[1], div, gx)
+    return gx.reshape(x_shape).astype(gy.dtype, copy=False)
 
 
 def avg_pool2d_forward(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
                        ceil_mode: bool, count_include_pad: bool,
                        divisor_override: int | None) -> np.ndarray:
-    ones = (1, 1)
-    out = _out_hw(x.shape[2:], kernel, stride, padding, ones, ceil_mode)
-    acc = acc_dtype(x.dtype)
-    xp = pad2d(x.astype(acc, copy=False), padding, out, kernel, stride, ones)
-    sums = windows(xp, kernel, out, stride, ones, layout="kernel_last").sum(axis=(4, 5))
-    div = _avg_divisor(x.shape[2:], kernel, stride, padding, out, count_include_pad,
-                       divisor_override).astype(acc)
-    return (sums / div).astype(x.dtype, copy=False)
+    out = tuple(pool_out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], 1, ceil_mode)
+                for i in (0, 1))
+    rows, cols, div = _avg_geometry(x.shape[2:], out, kernel, stride, padding,
+                                    count_include_pad, divisor_override, acc_dtype(x.dtype))
+    return _avg(x, rows, cols, div)
 
 
 def avg_pool2d_backward(gy: np.ndarray, x_shape: tuple, kernel: tuple, stride: tuple,
                         padding: tuple, ceil_mode: bool, count_include_pad: bool,
                         divisor_override: int | None) -> np.ndarray:
-    ones = (1, 1)
-    out = gy.shape[2:]
-    acc = acc_dtype(gy.dtype)
-    div = _avg_divisor(x_shape[2:], kernel, stride, padding, out, count_include_pad,
-                       divisor_override).astype(acc)
-    g = gy.astype(acc, copy=False) / div
-    cols = np.broadcast_to(g[:, :, None, None], g.shape[:2] + tuple(kernel) + tuple(out))
-    hwp = padded_hw(x_shape[2:], padding, out, kernel, stride, ones)
-    gxp = col2im(cols, hwp, stride, ones)
-    return crop(gxp, padding, x_shape[2:]).astype(gy.dtype, copy=False)
+    rows, cols, div = _avg_geometry(x_shape[2:], gy.shape[2:], kernel, stride, padding,
+                                    count_include_pad, divisor_override, acc_dtype(gy.dtype))
+    return _avg_grad(gy, x_shape, rows, cols, div)
 
 
-def _averaging_matrix(size: int, out: int, dtype) -> np.ndarray:
-    """(out, size) matrix whose row o averages adaptive window o."""
-    m = np.zeros((out, size), dtype=dtype)
-    for o in range(out):
-        s, e = adaptive_start(o, size, out), adaptive_end(o, size, out)
-        m[o, s:e] = 1.0 / (e - s)
-    return m
+def _adaptive_geometry(hw: tuple, out: tuple, acc) -> tuple:
+    rows, cols = _adaptive_bounds(hw[0], out[0]), _adaptive_bounds(hw[1], out[1])
+    div = np.outer(rows[1] - rows[0], cols[1] - cols[0]).astype(acc)
+    return rows, cols, div
 
 
 def adaptive_avg_pool2d_forward(x: np.ndarray, output_size: tuple) -> np.ndarray:
-    acc = acc_dtype(x.dtype)
-    ph = _averaging_matrix(x.shape[2], output_size[0], acc)
-    pw = _averaging_matrix(x.shape[3], output_size[1], acc)
-    return (ph @ x.astype(acc, copy=False) @ pw.T).astype(x.dtype, copy=False)
+    rows, cols, div = _adaptive_geometry(x.shape[2:], tuple(output_size), acc_dtype(x.dtype))
+    return _avg(x, rows, cols, div)
 
 
 def adaptive_avg_pool2d_backward(gy: np.ndarray, x_shape: tuple) -> np.ndarray:
-    acc = acc_dtype(gy.dtype)
-    ph = _averaging_matrix(x_shape[2], gy.shape[2], acc)
-    pw = _averaging_matrix(x_shape[3], gy.shape[3], acc)
-    return (ph.T @ gy.astype(acc, copy=False) @ pw).astype(gy.dtype, copy=False)
+    rows, cols, div = _adaptive_geometry(x_shape[2:], gy.shape[2:], acc_dtype(gy.dtype))
+    return _avg_grad(gy, x_shape, rows, cols, div)
 
 
 def adaptive_max_pool2d_forward(x: np.ndarray, output_size: tuple) -> tuple:
-    """(y, argmax) with one vectorized window reduction per output position."""
-    n, c, h, w = x.shape
-    oh, ow = output_size
-    y = np.empty((n, c, oh, ow), dtype=x.dtype)
-    idx = np.empty((n, c, oh, ow), dtype=np.int64)
-    for i in range(oh):
-        hs, he = adaptive_start(i, h, oh), adaptive_end(i, h, oh)
-        for j in range(ow):
-            ws, we = adaptive_start(j, w, ow), adaptive_end(j, w, ow)
-            win = x[:, :, hs:he, ws:we].reshape(n, c, -1)
-            local = win.argmax(axis=-1)
-            y[:, :, i, j] = np.take_along_axis(win, local[..., None], axis=-1)[..., 0]
-            idx[:, :, i, j] = (hs + local // (we - ws)) * w + ws + local % (we - ws)
-    return y, idx
+    """(y, argmax) over adaptive windows (NaN wins; a later NaN replaces an earlier one)."""
+    rows, cols = _adaptive_bounds(x.shape[2], output_size[0]), _adaptive_bounds(x.shape[3],
+                                                                                output_size[1])
+    return _max(x, rows, cols, (1, 1))
 
 
 def adaptive_max_pool2d_backward(gy: np.ndarray, argmax: np.ndarray,
                                  x_shape: tuple) -> np.ndarray:
-    return _scatter_argmax(gy, argmax, x_shape, overlap=True)
+    return _scatter_argmax(gy, argmax, x_shape)
