@@ -308,10 +308,23 @@ def test_optimizer_updates_run_on_the_parameter_device(devices):
             return super()._update(group, p, grad, state)
 
     m = nn.Linear(2, 1).to("cuda:2")
-    opt = Recording(m.parameters(), lr=0.5, momentum=0.9)
+    opt = Recording(m.parameters(), lr=0.5, momentum=0.9, foreach=False)  # per-parameter path
     m(gt.ones(3, 2, device="cuda:2")).sum().backward()
     before = m.bias.detach().cpu().numpy().copy()
     opt.step()
     assert seen == [(2, 2), (2, 2)] and gt.cuda.current_device() == 0
     np.testing.assert_allclose(m.bias.detach().cpu().numpy(), before - 0.5 * 3.0, rtol=1e-6)
     assert opt.state[m.weight]["momentum_buffer"].device == gt.device("cuda", 2)
+
+
+@pytest.mark.parametrize("flags", [{}, {"foreach": True}, {"fused": True}])
+def test_multi_tensor_optimizer_paths_stay_on_the_parameter_device(devices, flags):
+    m = nn.Linear(2, 1).to("cuda:1")  # on cuda, foreach is torch's default path
+    opt = gt.optim.SGD(m.parameters(), lr=0.5, momentum=0.9, **flags)
+    m(gt.ones(3, 2, device="cuda:1")).sum().backward()
+    before = m.bias.detach().cpu().numpy().copy()
+    opt.step()
+    assert gt.cuda.current_device() == 0
+    np.testing.assert_allclose(m.bias.detach().cpu().numpy(), before - 0.5 * 3.0, rtol=1e-6)
+    assert m.bias.device == gt.device("cuda", 1)
+    assert opt.state[m.weight]["momentum_buffer"].device == gt.device("cuda", 1)

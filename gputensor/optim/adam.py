@@ -1,9 +1,11 @@
-"""Adam and AdamW (decoupled weight decay), with amsgrad and maximize; torch's exact update order."""
+"""Adam and AdamW (decoupled weight decay), with amsgrad and maximize; torch's exact update order,
+per parameter, ``foreach`` (flat NumPy / CuPy buffers) or ``fused`` (one kernel per bucket)."""
 from __future__ import annotations
 
 import math
 from typing import Iterable
 
+from . import _multi
 from .optimizer import (Optimizer, buffer, check_betas, check_hparams, lerp_, new_step,
                         step_count)
 
@@ -22,6 +24,23 @@ class Adam(Optimizer):
                                       capturable=capturable, differentiable=differentiable,
                                       fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
+        _multi.check_flags(foreach, fused, differentiable)
+
+    def _step_group(self, group, params, grads) -> None:
+        if any(g.is_sparse for g in grads):
+            raise RuntimeError("Adam does not support sparse gradients, please consider "
+                                   "SparseAdam instead")
+        path = _multi.choose_path(group, params)
+        if path == "fused":
+            for p in params:
+                if not self.state[p]:
+                    _multi.check_fused_param(p)
+        if path == "single":
+            return super()._step_group(group, params, grads)
+        from ._adam_multi import adam_bucket_step
+        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+        _multi.run_buckets(self, group, params, grads, names, {n: 0.0 for n in names}, True,
+                           fn=lambda g, b, fresh: adam_bucket_step(g, b, path == "fused"))
 
     def _update(self, group, p, grad, state) -> None:
         xp, param = p._backend.xp, p._data

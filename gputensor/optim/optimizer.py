@@ -3,6 +3,7 @@
 Subclasses implement ``_update(group, p, grad, state)`` on raw backend arrays; the base class
 walks the groups under ``no_grad``, skips parameters without a gradient and bumps each updated
 parameter's version counter (so a graph that saved the old value refuses to backprop).
+Optimizers with ``foreach`` / ``fused`` paths override ``_step_group`` (see ``_multi``).
 """
 from __future__ import annotations
 
@@ -98,19 +99,31 @@ class Optimizer:
         # floating-point warnings as torch does (``eps=0`` with a zero gradient gives nan)
         with no_grad(), np.errstate(all="ignore"):
             for group in self.param_groups:
+                params, grads = [], []
                 for p in group["params"]:
-                    if p.grad is None:
+                    g = p.grad
+                    if g is None:
                         continue
-                    if p.grad._device != p._device:
+                    if g._device is not p._device and g._device != p._device:
                         raise RuntimeError(f"parameter on {p.device} has a gradient on "
-                                           f"{p.grad.device}")
-                    restore = enter_device(p._device)  # raw arrays: on p's device
-                    try:
-                        self._update(group, p, p.grad._data, self.state[p])
-                    finally:
-                        exit_device(restore)
-                    p._version.value += 1
+                                           f"{g.device}")
+                    params.append(p)
+                    grads.append(g)
+                if params:
+                    self._step_group(group, params, grads)
         return loss
+
+    def _step_group(self, group: dict, params: list, grads: list) -> None:
+        """Update ``params`` (those of ``group`` with a gradient, ``grads`` their gradients); the
+        default walks them one at a time. Multi-tensor optimizers override it to take the
+        foreach / fused paths."""
+        for p, g in zip(params, grads):
+            restore = enter_device(p._device)  # raw arrays: on p's device
+            try:
+                self._update(group, p, g._data, self.state[p])
+            finally:
+                exit_device(restore)
+            p._version.value += 1
 
     def _update(self, group: dict, p: Tensor, grad, state: dict) -> None:
         raise NotImplementedError
@@ -153,6 +166,7 @@ class Optimizer:
             self.state[p] = {k: _cast_state(p, k, v) for k, v in s.items()}
         self.param_groups = [dict(theirs, params=mine["params"])
                              for mine, theirs in zip(self.param_groups, saved)]
+        self.__dict__.pop("_flat_plans", None)  # the foreach / fused buckets of the old state
 
     def __getstate__(self) -> dict:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
