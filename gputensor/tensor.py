@@ -65,12 +65,10 @@ _warned_float = False
 
 
 class _Version:
-    """Shared by a tensor and its views; bumped by every in-place write."""
+    """Shared by a tensor and its views; bumped by every in-place write. ``value`` starts as
+    the class default (no ``__init__``: making one costs no Python frame)."""
 
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
+    value = 0
 
 
 def _false(self) -> bool:
@@ -116,7 +114,16 @@ class Tensor:
         if isinstance(data, np.generic):
             data = np.asarray(data)
         t = object.__new__(cls)
-        t._init(data, device)
+        t._data = data  # _init, inlined: this runs for every op's result
+        t._device = device
+        t._requires_grad = False
+        t._grad = None
+        t._grad_fn = None
+        t._output_nr = 0
+        t._version = _Version()
+        t._hooks = None
+        t._grad_acc = None
+        t._base = None
         if requires_grad:
             t.requires_grad = True
         return t

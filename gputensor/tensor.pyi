@@ -24,8 +24,7 @@ class Size(tuple):
 
 
 class _Version:
-    def __init__(self) -> None: ...
-    value: Any
+    value: builtins.int
 
 
 class Tensor:

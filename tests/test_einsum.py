@@ -110,12 +110,17 @@ def test_uses_matmul_op(monkeypatch, rng):
     """Two-operand contractions go through the matmul Function (the cuda kernel's entry)."""
     from gputensor.ops import linalg
     calls = []
-    orig = linalg.Matmul.forward
+    orig, orig_lean = linalg.Matmul.forward, linalg.Matmul._lean
 
     def spy(ctx, a, b):
         calls.append((tuple(a.shape), tuple(b.shape)))
         return orig(ctx, a, b)
+
+    def spy_lean(a, b):  # the no-grad path of the same Function
+        calls.append((tuple(a.shape), tuple(b.shape)))
+        return orig_lean(a, b)
     monkeypatch.setattr(linalg.Matmul, "forward", staticmethod(spy))
+    monkeypatch.setattr(linalg.Matmul, "_lean", staticmethod(spy_lean))
     a, b = (gt.tensor(x) for x in _arrays([(2, 3, 4), (2, 4, 5)], rng))
     gt.einsum("bij,bjk->bik", a, b)
     assert calls == [((2, 3, 4), (2, 4, 5))]

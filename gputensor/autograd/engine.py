@@ -11,7 +11,7 @@ import threading
 
 from .. import _dtype as dt
 from ..backends import device_guard, enter_device, exit_device
-from . import function, grad_mode
+from . import anomaly_mode, function, grad_mode
 from .function import AccumulateGrad, accumulator_of
 
 _final = threading.local()  # .callbacks: those of this thread's running backward, else None
@@ -84,11 +84,13 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                     out = h(g)
                     g = g if out is None else out
                 if capture is None:
-                    restore = enter_device(leaf._device)
+                    d = leaf._device
+                    restore = enter_device(d) if d.type == "cuda" else None
                     try:
                         _accumulate(leaf, g, create_graph, owned)
                     finally:
-                        exit_device(restore)
+                        if restore is not None:
+                            exit_device(restore)
                     for h in leaf.__dict__.get("_post_acc_hooks", ()):  # post-accumulate hooks
                         h(leaf)
                 else:
@@ -110,11 +112,21 @@ def run_backward(roots, grads, retain_graph: bool = False, create_graph: bool = 
                 for nr, g in enumerate(buf):
                     if g is None:
                         buf[nr] = _zeros_for(node, nr)
-            restore = enter_device(_device_of(buf))  # backward runs on its grads' device
+            restore = None
+            for g in buf:  # backward runs on its grads' device
+                if g is not None:
+                    d = getattr(g, "_device", None)
+                    if d is not None and d.type == "cuda":
+                        restore = enter_device(d)
+                    break
             try:
-                in_grads = node.apply(*buf)
+                if anomaly_mode._enabled:
+                    in_grads = node.apply(*buf)
+                else:  # Node.apply without its frame
+                    in_grads = node._fn.backward(node, *buf)
             finally:
-                exit_device(restore)
+                if restore is not None:
+                    exit_device(restore)
             if not retain_graph:
                 node.release()
             edges = node._edges

@@ -33,7 +33,7 @@ def _quiet_numpy():
         var = _ufunc_config._extobj_contextvar
         with np.errstate(all="ignore"):
             ignore = var.get()
-        return (lambda: var.set(ignore)), var.reset
+        return functools.partial(var.set, ignore), var.reset  # C callables: no Python frame
     except (ImportError, AttributeError):  # another NumPy layout: the public, slower way
         def enter():
             ctx = np.errstate(all="ignore")
@@ -72,7 +72,10 @@ class Node:
     def save_for_backward(self, *tensors) -> None:
         if not self._recording:  # forward under no_grad (or of inputs needing none): no graph
             return
-        self._saved = tuple((t, t._version.value) if t is not None else (None, 0) for t in tensors)
+        saved = []
+        for t in tensors:  # a loop: a generator would be a Python frame of its own
+            saved.append((t, t._version.value) if t is not None else (None, 0))
+        self._saved = tuple(saved)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -85,14 +88,20 @@ class Node:
                 "if you need to access saved tensors after calling backward.")
         if self._saved is None:
             return ()
-        for i, (t, v) in enumerate(self._saved):
+        out = []
+        for t, v in self._saved:
             if t is not None and t._version.value != v:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)} on "
-                    f"{t.device}], saved by {self.name()} as its tensor {i}, is at version "
-                    f"{t._version.value}; expected version {v} instead.")
-        return tuple(t for t, _ in self._saved)
+                self._stale(len(out))
+            out.append(t)
+        return tuple(out)
+
+    def _stale(self, i: int):
+        t, v = self._saved[i]
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by "
+            f"an inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)} on "
+            f"{t.device}], saved by {self.name()} as its tensor {i}, is at version "
+            f"{t._version.value}; expected version {v} instead.")
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_diff = {id(t) for t in tensors}
@@ -144,7 +153,8 @@ def accumulator_of(leaf) -> AccumulateGrad:
     ref = leaf._grad_acc
     node = ref() if ref is not None else None
     if node is None:
-        node = AccumulateGrad(leaf)
+        node = object.__new__(AccumulateGrad)  # AccumulateGrad(leaf), without its frame
+        node.variable = leaf
         leaf._grad_acc = weakref.ref(node)
     return node
 
@@ -194,6 +204,20 @@ class Function:
         from the inputs and the output: torch's newer style of custom Function."""
         raise NotImplementedError
 
+    # Optional ``_lean(*args, **kwargs)``: the forward's result computed straight on the
+    # arrays, without ctx; ``apply`` calls it instead of ``forward`` when no graph node is
+    # recorded (grad mode off or no input requires grad) and no ONNX trace runs. It must
+    # return what ``forward`` returns. A subclass that defines its own ``forward`` (or
+    # ``setup_context``) without a ``_lean`` gets None (``__init_subclass__``).
+    _lean = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if ("forward" in own or "setup_context" in own) and "_lean" not in own:
+            cls._lean = None
+        _node_class(cls)  # now, so ``apply`` reads ``cls._node_cls`` without a dict lookup
+
     @classmethod
     def apply(cls, *args, **kwargs):
         needs = False
@@ -209,40 +233,85 @@ class Function:
                         f"devices, {dev} and {d}! (in {cls.__name__})")
                 if a._requires_grad:
                     needs = True
-        node_cls = cls.__dict__.get("_node_cls") or _node_class(cls)
-        ctx = node_cls()
-        tracer = _tracer
-        if tracer is not None:
-            tracer.begin(ctx)
-        prev = _state.enabled
-        needs = needs and prev
-        if needs:
-            ctx._recording = True
-            ctx._edges = edges = tuple([_edge(a) if isinstance(a, Tensor) else None for a in args])
-            ctx.needs_input_grad = tuple([e is not None for e in edges])
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        _state.enabled = False
-        quiet = _quiet_enter()
-        restore = enter_device(dev)  # the op allocates and launches on its tensors' device
-        try:
-            if cls.setup_context is _base_setup_context:
-                out = cls.forward(ctx, *args, **kwargs)
+        lean = cls._lean
+        if lean is not None and _tracer is None and not (needs and _state.enabled):
+            # the lean path: no graph node, nothing saved, no grad-mode switch
+            quiet = _quiet_enter()
+            restore = enter_device(dev) if dev is not None and dev.type == "cuda" else None
+            try:
+                return lean(*args, **kwargs)
+            except ValueError as e:  # NumPy/CuPy broadcast failures -> torch's RuntimeError
+                from .._errors import translate
+                raise translate(e, args) from None
+            finally:
+                _quiet_exit(quiet)
+                if restore is not None:
+                    exit_device(restore)
+        return _apply_node(cls, args, kwargs, needs and _state.enabled, dev)
+
+
+def _apply_node(cls, args: tuple, kwargs: dict, needs: bool, dev):
+    """``apply`` through ``forward(ctx, ...)``; records ``ctx`` as the outputs' grad_fn when
+    ``needs``."""
+    node_cls = cls._node_cls if "_node_cls" in cls.__dict__ else _node_class(cls)
+    ctx = node_cls()
+    tracer = _tracer
+    if tracer is not None:
+        tracer.begin(ctx)
+    if needs:
+        ctx._recording = True
+        edges = []
+        flags = []
+        for a in args:  # _edge, inlined (no comprehension: each is a Python frame on 3.11)
+            if isinstance(a, Tensor) and a._requires_grad:
+                fn = a._grad_fn
+                data = a._data
+                edges.append((accumulator_of(a) if fn is None else fn, a._output_nr,
+                              data.dtype, data.shape))
+                flags.append(True)
             else:
-                out = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, out)
-        except ValueError as e:  # NumPy/CuPy broadcast failures -> torch's RuntimeError
-            from .._errors import translate
-            raise translate(e, args) from None
-        finally:
-            _state.enabled = prev
-            _quiet_exit(quiet)
+                edges.append(None)
+                flags.append(False)
+        ctx._edges = tuple(edges)
+        ctx.needs_input_grad = tuple(flags)
+    else:
+        ctx.needs_input_grad = (False,) * len(args)
+    prev = _state.enabled
+    _state.enabled = False
+    quiet = _quiet_enter()
+    restore = enter_device(dev) if dev is not None and dev.type == "cuda" else None
+    try:
+        if cls.setup_context is _base_setup_context:
+            out = cls.forward(ctx, *args, **kwargs)
+        else:
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+    except ValueError as e:  # NumPy/CuPy broadcast failures -> torch's RuntimeError
+        from .._errors import translate
+        raise translate(e, args) from None
+    finally:
+        _state.enabled = prev
+        _quiet_exit(quiet)
+        if restore is not None:
             exit_device(restore)
-        if needs:
+    if needs:
+        if isinstance(out, tuple):
             out = _connect(ctx, args, out)
-        if tracer is not None:
-            tracer.end(cls, ctx, args, kwargs, out)
-        return out
+        elif (isinstance(out, Tensor) and out._data.dtype.kind == "f" and ctx._non_diff is None
+              and ctx._dirty is None):
+            for a in args:
+                if a is out:  # an input returned as is: _attach gives it its own tensor
+                    out = _attach(ctx, out, 0, args)
+                    break
+            else:  # _attach's common case, inlined: a new floating tensor
+                out._grad_fn = ctx
+                out._output_nr = 0
+                out._requires_grad = True
+        else:
+            out = _attach(ctx, out, 0, args)
+    if tracer is not None:
+        tracer.end(cls, ctx, args, kwargs, out)
+    return out
 
 
 _base_setup_context = Function.setup_context

@@ -38,9 +38,19 @@ def operand(x, rt: dt.dtype, like: Tensor):
 
 def promote(a, b, floating: bool = False):
     """Coerce a binary op's operands to their torch result type (floating: int -> default float)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
-        if not floating or a._data.dtype.kind == "f":
-            return a, b
+    # Fast paths (same answers as below): two tensors of one dtype; a floating tensor with a
+    # Python float/int, which takes the tensor's dtype (torch's scalars never promote a float).
+    if isinstance(a, Tensor):
+        ad = a._data.dtype
+        if isinstance(b, Tensor):
+            if ad == b._data.dtype and (not floating or ad.kind == "f"):
+                return a, b
+        elif ad.kind == "f" and (type(b) is float or type(b) is int):
+            return a, ad.type(b)
+    elif isinstance(b, Tensor) and (type(a) is float or type(a) is int):
+        bd = b._data.dtype
+        if bd.kind == "f":
+            return bd.type(a), b
     rt = dt.result_type(a, b)
     if floating and not rt.is_floating_point:
         rt = dt.get_default_dtype()

@@ -1,35 +1,75 @@
 """Elementwise arithmetic with broadcasting and torch's type promotion."""
 from __future__ import annotations
 
+import functools
+
 from ..autograd.function import Function
+from ..backends import _backends
 from ..tensor import Tensor, tensor_method
 from ._util import data, promote, unbroadcast, wrap
+
+_make = Tensor._make
 
 
 def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else ()
 
 
+def _shape2(a, b) -> tuple:
+    """``(_shape(a), _shape(b))`` in one call (this runs for every recorded binary op)."""
+    return (a._data.shape if isinstance(a, Tensor) else (),
+            b._data.shape if isinstance(b, Tensor) else ())
+
+
 def _save_operands(ctx, *xs) -> None:
     """Save tensor operands (version-checked, freed after backward); keep scalars aside."""
-    ctx.save_for_backward(*(x if isinstance(x, Tensor) else None for x in xs))
-    ctx.scalars = tuple(None if isinstance(x, Tensor) else x for x in xs)
+    tensors = []
+    scalars = []
+    for x in xs:  # loops, not generators: each generator is a Python frame
+        if isinstance(x, Tensor):
+            tensors.append(x)
+            scalars.append(None)
+        else:
+            tensors.append(None)
+            scalars.append(x)
+    ctx.save_for_backward(*tensors)
+    ctx.scalars = scalars
 
 
 def _saved_operands(ctx) -> tuple:
-    return tuple(s if t is None else t for t, s in zip(ctx.saved_tensors, ctx.scalars))
+    out = []
+    for t, s in zip(ctx.saved_tensors, ctx.scalars):
+        out.append(s if t is None else t)
+    return tuple(out)
 
 
 def _apply(fn, a, b) -> Tensor:
     """``fn(a, b)`` on the backend of whichever operand is a tensor."""
-    t = a if isinstance(a, Tensor) else b
-    return wrap(getattr(t._backend.xp, fn)(data(a), data(b)), t)
+    if isinstance(a, Tensor):
+        dev = a._device
+        return _make(getattr(_backends[dev.type].xp, fn)(a._data, b._data if isinstance(
+            b, Tensor) else b), dev)
+    dev = b._device
+    return _make(getattr(_backends[dev.type].xp, fn)(a, b._data), dev)
+
+
+def _apply1(fn, a) -> Tensor:
+    dev = a._device
+    return _make(getattr(_backends[dev.type].xp, fn)(a._data), dev)
+
+
+def _lean_of(apply, fn: str):
+    """The ``_lean`` of a Function: ``fn`` on the operands' arrays, nothing saved (a partial:
+    calling it costs no Python frame of its own)."""
+    return staticmethod(functools.partial(apply, fn))
 
 
 class Add(Function):
+    _lean = _lean_of(_apply, "add")
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shape2(a, b)
         return _apply("add", a, b)
 
     @staticmethod
@@ -40,9 +80,11 @@ class Add(Function):
 
 
 class Sub(Function):
+    _lean = _lean_of(_apply, "subtract")
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shape2(a, b)
         return _apply("subtract", a, b)
 
     @staticmethod
@@ -53,12 +95,14 @@ class Sub(Function):
 
 
 class Mul(Function):
+    _lean = _lean_of(_apply, "multiply")
+
     @staticmethod
     def forward(ctx, a, b):
         # Save only what backward reads (as torch does), so modifying the other operand in
         # place afterwards stays legal: d/da needs b, d/db needs a.
         n = ctx.needs_input_grad
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shape2(a, b)
         _save_operands(ctx, a if n[1] else None, b if n[0] else None)
         return _apply("multiply", a, b)
 
@@ -72,10 +116,12 @@ class Mul(Function):
 
 
 class Div(Function):
+    _lean = _lean_of(_apply, "true_divide")
+
     @staticmethod
     def forward(ctx, a, b):
         # d/da needs b; d/db needs a and b: a is saved only when b needs a gradient.
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shape2(a, b)
         _save_operands(ctx, a if ctx.needs_input_grad[1] else None, b)
         return _apply("true_divide", a, b)
 
@@ -90,6 +136,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    _lean = _lean_of(_apply1, "negative")
+
     @staticmethod
     def forward(ctx, a):
         return wrap(a._backend.xp.negative(a._data), a)
@@ -200,6 +248,8 @@ def _check_int_zero(xp, x, y, what: str) -> None:
 
 
 class Exp(Function):
+    _lean = _lean_of(_apply1, "exp")
+
     @staticmethod
     def forward(ctx, a):
         out = wrap(a._backend.xp.exp(a._data), a)
@@ -213,6 +263,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    _lean = _lean_of(_apply1, "log")
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)

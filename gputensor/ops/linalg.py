@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import function as _function
 from ..autograd.function import Function
+from ..backends import _backends
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import named, unbroadcast, wrap
 
@@ -45,23 +47,46 @@ def broadcast_batch(sa: tuple, sb: tuple) -> tuple:
     return tuple(out)
 
 
+def _matmul_lean(a, b):
+    dev = a._device
+    be = _backends[dev.type]
+    x, y = a._data, b._data
+    return Tensor._make(be.kernels.matmul(x, y) if x.dtype.kind == "f" else be.xp.matmul(x, y),
+                        dev)
+
+
 class Matmul(Function):
     """Batched matmul of operands with ndim >= 2 (batch dims broadcast)."""
+
+    _lean = staticmethod(_matmul_lean)
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if a._data.dtype.kind == "f":
-            return wrap(a._backend.kernels.matmul(a._data, b._data), a)
-        return wrap(a._backend.xp.matmul(a._data, b._data), a)
+        return _matmul_lean(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         n = ctx.needs_input_grad
+        if not _function._state.enabled and a._data.ndim == 2 and b._data.ndim == 2:
+            return _mm_grads(g, a, b, n)  # no create_graph: straight on the arrays
         ga = unbroadcast(Matmul.apply(g, b.mT), a.shape) if n[0] else None
         gb = unbroadcast(Matmul.apply(a.mT, g), b.shape) if n[1] else None
         return ga, gb
+
+
+def _mm_grads(g, a, b, needs) -> tuple:
+    """Matrix gradients g @ b.T and a.T @ g of a 2-D product, not differentiable."""
+    dev = g._device
+    mm = _backends[dev.type].kernels.matmul
+    quiet = _function._quiet_enter()
+    try:
+        ga = Tensor._make(mm(g._data, b._data.T), dev) if needs[0] else None
+        gb = Tensor._make(mm(a._data.T, g._data), dev) if needs[1] else None
+    finally:
+        _function._quiet_exit(quiet)
+    return ga, gb
 
 
 def _need_tensor(x, fn: str, arg: str, pos: int) -> None:
@@ -75,7 +100,7 @@ def _mm_checks(a: Tensor, b: Tensor, rows_a: int) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_CTYPE[a._data.dtype.name]} != {_CTYPE[b._data.dtype.name]}")
-    if a.shape[-1] != b.shape[-2]:
+    if a._data.shape[-1] != b._data.shape[-2]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows_a}x{a.shape[-1]} "
                            f"and {b.shape[-2]}x{b.shape[-1]})")
 
@@ -126,12 +151,19 @@ class UnsafeViewMatmul(Matmul):  # torch folds (..., m, k) @ (k, n) into one mm 
 @tensor_method(names=("__matmul__",))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """torch.matmul: dot, mv, mm or broadcast bmm by the operands' ranks."""
-    _need_tensor(input, "matmul", "input", 1)
-    _need_tensor(other, "matmul", "other", 2)
+    if not isinstance(input, Tensor):
+        _need_tensor(input, "matmul", "input", 1)
+    if not isinstance(other, Tensor):
+        _need_tensor(other, "matmul", "other", 2)
     if input.is_sparse or other.is_sparse:  # sparse COO operand: scipy/cupyx product
         from .sparse_math import sparse_matmul
         return sparse_matmul(input, other)
-    na, nb = input.ndim, other.ndim
+    na, nb = input._data.ndim, other._data.ndim
+    if nb == 2 and na == 2:  # the common mm, its checks inlined
+        if input._data.dtype != other._data.dtype or \
+                input._data.shape[1] != other._data.shape[0]:
+            _mm_checks(input, other, input._data.shape[0])
+        return Mm.apply(input, other)
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{na}D and {nb}D")

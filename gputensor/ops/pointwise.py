@@ -10,12 +10,14 @@ import math
 
 from .. import _dtype as dt
 from ..autograd.function import Function
+from ..backends import _backends
 from ..tensor import Tensor, tensor_method
 from ._util import data, promote, unbroadcast, wrap
 from ._special import erf_forward, erfc_forward, erfinv_forward
 from .elementwise import _float, _shape
 from .compare import _check_tensor, isfinite
 
+_make = Tensor._make
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
@@ -45,12 +47,19 @@ def _unary(name: str, forward, backward, save: str | None = "x", floating: bool 
         (saved,) = ctx.saved_tensors
         return backward(g, saved)
 
+    def lean(x):  # apply's path when no graph is recorded
+        dev = x._device
+        return _make(forward(_backends[dev.type].xp, x._data), dev)
+
     fn_cls = type(name.capitalize(), (Function,), {"forward": staticmethod(fwd),
-                                                   "backward": staticmethod(bwd)})
+                                                   "backward": staticmethod(bwd),
+                                                   "_lean": staticmethod(lean)})
 
     def op(input: Tensor) -> Tensor:
-        _check_tensor(input, name)
-        return fn_cls.apply(_float(input) if floating else input)
+        if not isinstance(input, Tensor):
+            _check_tensor(input, name)
+        return fn_cls.apply(input if not floating or input._data.dtype.kind == "f"
+                            else _float(input))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Elementwise ``{name}`` (torch semantics, differentiable)."
@@ -112,23 +121,33 @@ frac = _unary("frac", lambda xp, a: a - xp.trunc(a), lambda g, x: g)
 absolute, fix, arcsin, arccos, arctan = abs, trunc, asin, acos, atan
 
 
+def _relu_lean(x):
+    dev = x._device
+    return _make(_backends[dev.type].xp.maximum(x._data, 0), dev)
+
+
 class Relu(Function):
+    _lean = staticmethod(_relu_lean)
+
     @staticmethod
     def forward(ctx, x):
-        out = wrap(x._backend.xp.maximum(x._data, 0), x)
+        out = _relu_lean(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return g * (out > 0)
+        o = out._data  # the mask in g's dtype (a constant: comparisons carry no gradient)
+        return g * _make(_backends[out._device.type].xp.greater(o, 0).astype(g._data.dtype),
+                         out._device)
 
 
 @tensor_method
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0); ``inplace`` (as in ``F.relu``) writes the result into ``input``."""
-    _check_tensor(input, "relu")
+    if not isinstance(input, Tensor):
+        _check_tensor(input, "relu")
     if input._data.dtype.kind == "b":
         raise RuntimeError('"clamp_min" not implemented for \'Bool\' (relu of a bool tensor)')
     return input._assign(Relu.apply(input)) if inplace else Relu.apply(input)

@@ -14,6 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim, tensor_method
 from ._util import norm_dims, wrap
@@ -76,16 +77,32 @@ def _check_nonempty(x: Tensor, dims: tuple, name: str) -> None:
                            f"Specify the reduction dim with the 'dim' argument.")
 
 
+def _sum_lean(x, dims, keepdim, np_dtype):
+    dev = x._device
+    if dev.type == "cpu":  # the ufunc's reduce: np.sum without its Python wrappers
+        return Tensor._make(np.add.reduce(x._data, dims, np_dtype, None, keepdim), dev)
+    return wrap(x._backend.xp.sum(x._data, axis=dims, keepdims=keepdim, dtype=np_dtype), x)
+
+
 class Sum(Function):
+    _lean = staticmethod(_sum_lean)
+
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
         ctx.meta = (x._data.shape, dims, keepdim)
-        return wrap(x._backend.xp.sum(x._data, axis=dims, keepdims=keepdim, dtype=np_dtype), x)
+        return _sum_lean(x, dims, keepdim, np_dtype)
 
     @staticmethod
     def backward(ctx, g):
         shape, dims, keepdim = ctx.meta
-        return _expand_back(g, shape, dims, keepdim), None, None, None
+        if grad_mode._state.enabled:  # create_graph: differentiable
+            return _expand_back(g, shape, dims, keepdim), None, None, None
+        gd = g._data  # else the expanded gradient, filled straight into a new array
+        if not keepdim and gd.ndim:
+            gd = gd.reshape(_out_shape(shape, dims, True))
+        out = g._backend.xp.empty(shape, gd.dtype)
+        out[...] = gd
+        return Tensor._make(out, g._device), None, None, None
 
 
 class Mean(Function):
@@ -113,6 +130,9 @@ def _int_accumulator(x: Tensor, dtype):
 
 @tensor_method
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dim is None and dtype is None and isinstance(input, Tensor) and \
+            input._data.dtype.kind == "f":  # the common full float sum, without helper calls
+        return Sum.apply(input, tuple(range(input._data.ndim)), keepdim, None)
     return Sum.apply(input, _dims(input, dim), keepdim, _int_accumulator(input, dtype))
 
 
