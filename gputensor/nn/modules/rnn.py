@@ -1,8 +1,10 @@
 """RNN, LSTM, GRU and their cells, with torch's parameter names, shapes, gate order and init.
 
-Each layer/direction projects the whole input sequence with one matmul; only the recurrent part
-(``h @ W_hh^T`` plus the gate math) loops over time. Gates follow torch: LSTM (i, f, g, o),
-GRU (r, z, n) with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
+Each layer/direction is one fused Function (``ops.rnn_fused``): one GEMM projects the whole
+input sequence, each step runs the hidden GEMM and one kernel for the gate math, and backward
+through time is hand-written the same way. PackedSequence inputs (rows stop at different steps)
+run the op-by-op path (``ops.rnn_reference``). Gates follow torch: LSTM (i, f, g, o), GRU
+(r, z, n) with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import warnings
 from ... import _dtype as dt
 from ...ops.creation import empty, zeros
 from ...ops.join_split import cat, stack
+from ...ops.rnn_fused import fused_layer
+from ...ops.rnn_reference import project as _project
+from ...ops.rnn_reference import reference_step as _step
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -20,35 +25,6 @@ from ..utils.rnn import PackedSequence
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _step(mode: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
-          b_hh: Tensor | None) -> tuple:
-    """One recurrent step from the precomputed input projection ``gi`` (bias b_ih included)."""
-    gh = h @ w_hh.t()
-    if b_hh is not None:
-        gh = gh + b_hh
-    if mode == "LSTM":
-        i, f, g, o = (gi + gh).chunk(4, -1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
-    if mode == "GRU":
-        ir, iz, in_ = gi.chunk(3, -1)
-        hr, hz, hn = gh.chunk(3, -1)
-        r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
-        n = (in_ + r * hn).tanh()
-        return n + z * (h - n), None
-    pre = gi + gh
-    return (pre.tanh() if mode == "RNN_TANH" else pre.relu()), None
-
-
-def _project(x: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
-    """``x @ w_ih^T + b_ih`` for every leading position as one 2-D matmul."""
-    lead = tuple(x.shape[:-1])
-    out = x.reshape(-1, x.shape[-1]) @ w_ih.t()
-    if b_ih is not None:
-        out = out + b_ih
-    return out.reshape(lead + (w_ih.shape[0],))
 
 
 def _check_args(input_size: int, hidden_size: int, num_layers: int, dropout: float) -> None:
@@ -150,12 +126,12 @@ class RNNBase(Module):
         return h
 
     def _initial(self, hx, x: Tensor, batched: bool) -> tuple:
-        """(h0, c0) as (layers*dirs, B, H) tensors; c0 is None except for LSTM."""
+        """(h0, c0) as (layers*dirs, B, H) tensors (None, None for zero states); c0 is None
+        except for LSTM."""
         expected = self._state_shape(x.shape[1])
         is_lstm = self.mode == "LSTM"
         if hx is None:
-            h0 = zeros(expected, dtype=x.dtype, device=x.device)
-            return h0, (h0 if is_lstm else None)
+            return None, None
         if is_lstm:
             if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise TypeError("LSTM expects hx as a tuple (h_0, c_0) of Tensors")
@@ -220,38 +196,55 @@ class RNNBase(Module):
             c_n = c_n.index_select(1, undo) if c_n is not None else None
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
 
-    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None, sizes: list | None = None) -> tuple:
+    def _run(self, x: Tensor, h0: Tensor | None, c0: Tensor | None,
+             sizes: list | None = None) -> tuple:
         """Time-major (T, B, in) sequence through every layer; returns (out, h_n, c_n).
-        ``sizes`` (packed input, batch sorted by decreasing length): at step t only the first
-        sizes[t] rows advance, the others keep their state."""
+        ``h0``/``c0`` None: zero states. ``sizes`` (packed input, batch sorted by decreasing
+        length): at step t only the first sizes[t] rows advance, the others keep their state."""
         dirs = 2 if self.bidirectional else 1
-        T = x.shape[0]
+        lstm = self.mode == "LSTM"
         hs, cs = [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                gi = _project(x, w_ih, b_ih)
                 k = layer * dirs + d
-                h, c = h0[k], (c0[k] if c0 is not None else None)
-                ys = [None] * T
-                for t in (range(T - 1, -1, -1) if d else range(T)):
-                    b = h.shape[0] if sizes is None else sizes[t]
-                    if b == h.shape[0]:
-                        h, c = _step(self.mode, gi[t], h, c, w_hh, b_hh)
-                    else:
-                        hb, cb = _step(self.mode, gi[t, :b], h[:b],
-                                       None if c is None else c[:b], w_hh, b_hh)
-                        h = cat([hb, h[b:]], 0)
-                        c = None if c is None else cat([cb, c[b:]], 0)
-                    ys[t] = h
-                outs.append(stack(ys))
+                h, c = (None if h0 is None else h0[k]), (None if c0 is None else c0[k])
+                if sizes is None and x.shape[0] > 0:
+                    y, h, c = fused_layer(self.mode, bool(d), x, h, c, *self._weights(layer, d))
+                else:
+                    y, h, c = self._run_packed(x, h, c, layer, d, sizes)
+                outs.append(y)
                 hs.append(h)
                 cs.append(c)
             x = cat(outs, 2) if dirs == 2 else outs[0]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
-        return x, stack(hs), (stack(cs) if c0 is not None else None)
+        return x, stack(hs), (stack(cs) if lstm else None)
+
+    def _run_packed(self, x: Tensor, h: Tensor | None, c: Tensor | None, layer: int, d: int,
+                    sizes: list | None) -> tuple:
+        """One layer/direction op by op; ``sizes[t]`` rows advance at step t (all if None)."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+        T, B = x.shape[0], x.shape[1]
+        if h is None:
+            h = zeros((B, self.hidden_size), dtype=x.dtype, device=x.device)
+        if c is None and self.mode == "LSTM":
+            c = zeros((B, self.hidden_size), dtype=x.dtype, device=x.device)
+        gi = _project(x, w_ih, b_ih)
+        ys = [None] * T
+        for t in (range(T - 1, -1, -1) if d else range(T)):
+            b = B if sizes is None else sizes[t]
+            if b == B:
+                h, c = _step(self.mode, gi[t], h, c, w_hh, b_hh)
+            else:
+                hb, cb = _step(self.mode, gi[t, :b], h[:b], None if c is None else c[:b],
+                               w_hh, b_hh)
+                h = cat([hb, h[b:]], 0)
+                c = None if c is None else cat([cb, c[b:]], 0)
+            ys[t] = h
+        out = stack(ys) if T else zeros((0, B, self.hidden_size), dtype=x.dtype,
+                                        device=x.device)
+        return out, h, c
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -312,7 +305,7 @@ class RNNCellBase(Module):
 
     def _state(self, hx, x: Tensor, batched: bool, what: str) -> Tensor:
         if hx is None:
-            return zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
+            return None  # zero state
         if hx.ndim != (2 if batched else 1):
             raise RuntimeError(f"{type(self).__name__}: Expected {what} to be "
                                f"{2 if batched else 1}D, got {hx.ndim}D instead")
@@ -336,8 +329,8 @@ class RNNCellBase(Module):
             h, c = self._state(h, x, batched, "hx[0]"), self._state(c, x, batched, "hx[1]")
         else:
             h, c = self._state(hx, x, batched, "hx"), None
-        h, c = _step(self.mode, _project(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
-                     self.bias_hh)
+        _, h, c = fused_layer(self.mode, False, x.unsqueeze(0), h, c, self.weight_ih,
+                              self.weight_hh, self.bias_ih, self.bias_hh)
         if not batched:
             h, c = h.squeeze(0), (c.squeeze(0) if c is not None else None)
         return (h, c) if self.mode == "LSTM" else h
